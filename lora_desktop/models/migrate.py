@@ -1,0 +1,116 @@
+"""Bring a library's schema to the version this app knows, safely.
+
+Opening a library runs the Alembic migrations in one transaction. Before any
+migration touches an existing SQLite file, a copy is taken with SQLite's online
+backup API (a plain file copy can miss pages still in the WAL) and kept beside
+it. A database from a newer app, or a file that is not a LoRA Desk library, is
+refused and left untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, inspect
+
+from lora_desktop.models.database import WRITE_OPTION, StoreError, sqlite_path
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+
+
+@dataclass(frozen=True)
+class UpgradeReport:
+    """What opening the library did to its schema."""
+
+    from_revision: str | None
+    to_revision: str
+    backup: Path | None
+
+
+def alembic_config() -> Config:
+    """Return an Alembic configuration pointing at the packaged migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str:
+    """Return the newest schema revision this app knows."""
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """Return the library's schema revision, or None for an empty database."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def backup_sqlite(path: Path, label: str) -> Path:
+    """Copy a SQLite database with the online backup API; return the copy's path."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    target = path.with_name(f"{path.name}.backup-{label}-{stamp}")
+    counter = 1
+    while target.exists():
+        target = path.with_name(f"{path.name}.backup-{label}-{stamp}-{counter}")
+        counter += 1
+    source = sqlite3.connect(path)
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            source.backup(copy)
+        finally:
+            copy.close()
+    finally:
+        source.close()
+    return target
+
+
+def upgrade_library(engine: Engine) -> UpgradeReport:
+    """Upgrade the schema to head in one transaction, backing up a SQLite file first.
+
+    Raises:
+        StoreError: the database is newer than this app, or not a LoRA Desk library.
+    """
+    script = ScriptDirectory.from_config(alembic_config())
+    head = head_revision()
+    current = current_revision(engine)
+    if current == head:
+        return UpgradeReport(current, head, None)
+    if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
+        raise StoreError(
+            "Library is newer than this app",
+            f"the database at {engine.url.render_as_string(hide_password=True)} has schema "
+            f"revision {current}, which this version of LoRA Desk does not know (newest: {head}). "
+            "Update LoRA Desk; the database was left untouched.",
+        )
+    tables = set(inspect(engine).get_table_names())
+    if current is None and tables:
+        raise StoreError(
+            "Not a LoRA Desk library",
+            f"the database at {engine.url.render_as_string(hide_password=True)} already holds "
+            f"tables ({', '.join(sorted(tables)[:5])}) but no LoRA Desk schema; "
+            "choose another file. It was left untouched.",
+        )
+    backup: Path | None = None
+    path = sqlite_path(engine.url.render_as_string(hide_password=False))
+    if path is not None and current is not None:
+        backup = backup_sqlite(path, current)
+        log.info("backed up %s to %s before migrating", path, backup)
+    config = alembic_config()
+    with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+    log.info("library schema upgraded from %s to %s", current, head)
+    return UpgradeReport(current, head, backup)

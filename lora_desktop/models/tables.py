@@ -1,0 +1,113 @@
+"""The ORM tables: adapters, their tags, and delivery jobs (SQLAlchemy 2.0 typed mapping)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from lora_desktop.models.base import Base, UTCDateTime, new_id, utcnow
+
+NAME_MAX = 200
+"""Longest adapter name accepted (a file stem longer than this is unusual and unreadable)."""
+
+
+class Adapter(Base):
+    """One registered LoRA file: its metadata, never its bytes."""
+
+    __tablename__ = "adapters"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(NAME_MAX))
+    version: Mapped[str | None] = mapped_column(String(200))
+    file_path: Mapped[str] = mapped_column(Text)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    ordinal: Mapped[int | None] = mapped_column(Integer)
+    archetype: Mapped[str | None] = mapped_column(String(200))
+    archetype_confidence: Mapped[float | None] = mapped_column(Float)
+    trigger_words: Mapped[list[str]] = mapped_column(JSON, default=list)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    file_size: Mapped[int | None] = mapped_column(BigInteger)
+    file_mtime: Mapped[float | None] = mapped_column(Float)
+    file_status: Mapped[str] = mapped_column(String(16), default="ok")
+    # Lower-case name, version, tags and trigger words: one LIKE scans one column.
+    search_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    tags: Mapped[list[AdapterTag]] = relationship(
+        back_populates="adapter",
+        cascade="all, delete-orphan",
+        order_by="AdapterTag.position",
+        lazy="selectin",
+    )
+
+    __table_args__ = (
+        # Unique among live rows only: a soft-deleted adapter does not hold its name.
+        Index(
+            "uq_adapters_live_name",
+            "name",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index(
+            "uq_adapters_live_file_path",
+            "file_path",
+            unique=True,
+            sqlite_where=text("deleted_at IS NULL"),
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+        Index("ix_adapters_compose", "deleted_at", "active", "ordinal", "name"),
+        Index("ix_adapters_sha256", "sha256"),
+    )
+
+
+class AdapterTag(Base):
+    """One normalised tag of an adapter; a table so tag filters use an index."""
+
+    __tablename__ = "adapter_tags"
+
+    adapter_id: Mapped[str] = mapped_column(
+        ForeignKey("adapters.id", ondelete="CASCADE"), primary_key=True
+    )
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+    adapter: Mapped[Adapter] = relationship(back_populates="tags")
+
+    __table_args__ = (Index("ix_adapter_tags_tag", "tag", "adapter_id"),)
+
+
+class DeliveryJob(Base):
+    """One delivery of a prompt to a runtime, from pending to its end."""
+
+    __tablename__ = "delivery_jobs"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    prompt: Mapped[str] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(String(16))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,0 +1,346 @@
+"""Adapter records: get, list, edit, soft delete and restore, activate, reorder."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.orm import Session
+
+from lora_desktop.models.base import utcnow
+from lora_desktop.models.schemas import (
+    AdapterOut,
+    AdapterPage,
+    AdapterPatch,
+    AdapterQuery,
+    AdapterRow,
+    normalise_tag,
+)
+from lora_desktop.models.tables import Adapter, AdapterTag
+from lora_desktop.services.convert import adapter_out, refresh_search_text, set_tags, validate
+from lora_desktop.services.errors import Conflict, NotFound, ValidationFailed
+from lora_desktop.services.library import ChangeSet, Library
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+def load(session: Session, ref: str, *, include_deleted: bool = False) -> Adapter:
+    """Return the adapter with id ``ref``, else the live adapter named ``ref``.
+
+    Raises:
+        NotFound: no such adapter.
+    """
+    adapter = session.get(Adapter, ref) if _is_uuid(ref) else None
+    if adapter is not None and adapter.deleted_at is not None and not include_deleted:
+        adapter = None
+    if adapter is None:
+        adapter = session.scalar(
+            select(Adapter).where(Adapter.name == ref, Adapter.deleted_at.is_(None))
+        )
+    if adapter is None:
+        raise NotFound(f"no adapter with id or name {ref!r}")
+    return adapter
+
+
+def get(lib: Library, ref: str, *, include_deleted: bool = False) -> AdapterOut:
+    """Return one adapter by id or name.
+
+    Raises:
+        NotFound: no such adapter (a soft-deleted one only with ``include_deleted``).
+    """
+    with lib.db.read() as session:
+        return adapter_out(load(session, ref, include_deleted=include_deleted))
+
+
+def compose_order() -> tuple[object, ...]:
+    """The compose order: ordinal ascending (none last), then name, then id."""
+    return (Adapter.ordinal.is_(None), Adapter.ordinal, Adapter.name, Adapter.id)
+
+
+def _ordered(stmt: Select[tuple[Adapter]], order_by: str) -> Select[tuple[Adapter]]:
+    if order_by == "compose":
+        return stmt.order_by(*compose_order())  # type: ignore[arg-type]
+    descending = order_by.startswith("-")
+    column = getattr(Adapter, order_by.lstrip("-"))
+    key = column.desc() if descending else column.asc()
+    if order_by.lstrip("-") == "ordinal":
+        return stmt.order_by(Adapter.ordinal.is_(None), key, Adapter.name, Adapter.id)
+    return stmt.order_by(key, Adapter.id)
+
+
+def _like_pattern(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def list_adapters(lib: Library, query: AdapterQuery | dict[str, object] | None = None) -> AdapterPage:
+    """Return one page of adapters matching the filters, with the total that matched.
+
+    Raises:
+        ValidationFailed: a bad limit, offset, order or filter.
+    """
+    q = validate(AdapterQuery, query or {})
+    stmt = select(Adapter)
+    if not q.include_deleted:
+        stmt = stmt.where(Adapter.deleted_at.is_(None))
+    if q.active is not None:
+        stmt = stmt.where(Adapter.active.is_(q.active))
+    if q.file_status is not None:
+        stmt = stmt.where(Adapter.file_status == q.file_status)
+    if q.tag:
+        tag = normalise_tag(q.tag)
+        stmt = stmt.where(
+            exists().where(AdapterTag.adapter_id == Adapter.id, AdapterTag.tag == tag)
+        )
+    if q.search and q.search.strip():
+        for word in q.search.split():
+            stmt = stmt.where(Adapter.search_text.like(_like_pattern(word), escape="\\"))
+    with lib.db.read() as session:
+        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+        rows = session.scalars(_ordered(stmt, q.order_by).limit(q.limit).offset(q.offset))
+        items = [adapter_out(a) for a in rows]
+    return AdapterPage(items=items, total=total, limit=q.limit, offset=q.offset)
+
+
+def list_rows(lib: Library) -> list[AdapterRow]:
+    """Return every live adapter's list columns in compose order, without ORM objects.
+
+    The window loads these at start: Core rows cost a fraction of ORM instances.
+    """
+    columns = (
+        Adapter.id,
+        Adapter.name,
+        Adapter.version,
+        Adapter.trigger_words,
+        Adapter.weight,
+        Adapter.active,
+        Adapter.ordinal,
+        Adapter.file_status,
+        Adapter.search_text,
+    )
+    with lib.db.read() as session:
+        tags: dict[str, list[str]] = defaultdict(list)
+        tag_rows = session.execute(
+            select(AdapterTag.adapter_id, AdapterTag.tag).order_by(
+                AdapterTag.adapter_id, AdapterTag.position
+            )
+        )
+        for adapter_id, tag in tag_rows:
+            tags[adapter_id].append(tag)
+        result = session.execute(
+            select(*columns)
+            .where(Adapter.deleted_at.is_(None))
+            .order_by(*compose_order())  # type: ignore[arg-type]
+        )
+        return [
+            AdapterRow(
+                id=r.id,
+                name=r.name,
+                version=r.version,
+                tags=tuple(tags.get(r.id, ())),
+                trigger_words=tuple(r.trigger_words or ()),
+                weight=r.weight,
+                active=r.active,
+                ordinal=r.ordinal,
+                file_status=r.file_status,
+                search_text=r.search_text,
+            )
+            for r in result
+        ]
+
+
+def _check_name_free(session: Session, name: str, own_id: str | None) -> None:
+    clash = session.scalar(
+        select(Adapter.id).where(
+            Adapter.name == name, Adapter.deleted_at.is_(None), Adapter.id != (own_id or "")
+        )
+    )
+    if clash is not None:
+        raise Conflict(
+            f"the name {name!r} is already used by another adapter; choose another name",
+            [],
+        )
+
+
+def update_adapter(lib: Library, ref: str, patch: AdapterPatch | dict[str, object]) -> AdapterOut:
+    """Change only the fields given in ``patch``.
+
+    Raises:
+        NotFound: no such adapter.
+        ValidationFailed: a bad value, named by field.
+        Conflict: the new name is taken.
+    """
+    p = validate(AdapterPatch, patch)
+    fields = p.model_fields_set
+    non_nullable = {"name", "weight", "active", "tags", "trigger_words", "notes"}
+    for name in fields & non_nullable:
+        if getattr(p, name) is None:
+            raise ValidationFailed.field(name, "must not be empty")
+    with lib.db.write() as session:
+        adapter = load(session, ref)
+        if "name" in fields and p.name != adapter.name:
+            assert p.name is not None
+            _check_name_free(session, p.name, adapter.id)
+            adapter.name = p.name
+        for name in ("version", "weight", "active", "ordinal", "archetype", "notes"):
+            if name in fields:
+                setattr(adapter, name, getattr(p, name))
+        if "archetype_confidence" in fields:
+            adapter.archetype_confidence = p.archetype_confidence
+        if "trigger_words" in fields:
+            adapter.trigger_words = list(p.trigger_words or [])
+        if "tags" in fields:
+            set_tags(adapter, list(p.tags or []))
+        refresh_search_text(adapter)
+        adapter.updated_at = utcnow()
+        session.flush()
+        out = adapter_out(adapter)
+    lib.publish(ChangeSet(updated=(out.id,), reordered="ordinal" in fields or "name" in fields))
+    return out
+
+
+def delete_adapter(lib: Library, ref: str) -> AdapterOut:
+    """Soft-delete: the row stays, hidden, and can be restored.
+
+    Raises:
+        NotFound: no such live adapter.
+    """
+    with lib.db.write() as session:
+        adapter = load(session, ref)
+        adapter.deleted_at = utcnow()
+        adapter.updated_at = adapter.deleted_at
+        session.flush()
+        out = adapter_out(adapter)
+    lib.publish(ChangeSet(removed=(out.id,)))
+    return out
+
+
+def restore_adapter(lib: Library, adapter_id: str) -> AdapterOut:
+    """Bring back a soft-deleted adapter (restoring a live one changes nothing).
+
+    Raises:
+        NotFound: no adapter with that id.
+        Conflict: a live adapter took its name or file meanwhile.
+    """
+    with lib.db.write() as session:
+        adapter = session.get(Adapter, adapter_id) if _is_uuid(adapter_id) else None
+        if adapter is None:
+            raise NotFound(f"no adapter with id {adapter_id!r}")
+        if adapter.deleted_at is None:
+            return adapter_out(adapter)
+        _check_name_free(session, adapter.name, adapter.id)
+        path_clash = session.scalar(
+            select(Adapter.name).where(
+                Adapter.file_path == adapter.file_path,
+                Adapter.deleted_at.is_(None),
+                Adapter.id != adapter.id,
+            )
+        )
+        if path_clash is not None:
+            raise Conflict(
+                f"its file {adapter.file_path} is registered again as {path_clash!r}; "
+                "delete that one first"
+            )
+        adapter.deleted_at = None
+        adapter.updated_at = utcnow()
+        session.flush()
+        out = adapter_out(adapter)
+    lib.publish(ChangeSet(added=(out.id,)))
+    return out
+
+
+def set_active(lib: Library, ref: str, active: bool, *, ordinal: int | None = None) -> AdapterOut:
+    """Activate or deactivate (idempotent); ``ordinal`` given also sets the position.
+
+    Raises:
+        NotFound: no such adapter.
+        ValidationFailed: a bad ordinal.
+    """
+    patch: dict[str, object] = {"active": active}
+    if ordinal is not None:
+        patch["ordinal"] = ordinal
+    p = validate(AdapterPatch, patch)
+    with lib.db.write() as session:
+        adapter = load(session, ref)
+        changed = adapter.active != active or (ordinal is not None and adapter.ordinal != ordinal)
+        adapter.active = active
+        if ordinal is not None:
+            adapter.ordinal = p.ordinal
+        if changed:
+            adapter.updated_at = utcnow()
+        session.flush()
+        out = adapter_out(adapter)
+    if changed:
+        lib.publish(ChangeSet(updated=(out.id,), reordered=ordinal is not None))
+    return out
+
+
+def activate(lib: Library, ref: str, *, ordinal: int | None = None) -> AdapterOut:
+    """Mark an adapter active; idempotent. Without ``ordinal`` its position is unchanged."""
+    return set_active(lib, ref, True, ordinal=ordinal)
+
+
+def deactivate(lib: Library, ref: str) -> AdapterOut:
+    """Mark an adapter inactive; idempotent."""
+    return set_active(lib, ref, False)
+
+
+def reorder(lib: Library, refs: Sequence[str]) -> list[AdapterOut]:
+    """Put the given adapters first, in this order: they get ordinals 0..n-1.
+
+    Every other adapter that had an ordinal follows them, in its previous order;
+    adapters without one keep none. Returns the listed adapters in their new order.
+
+    Raises:
+        NotFound: an id or name matches no live adapter.
+        ValidationFailed: the list is empty or names an adapter twice.
+    """
+    if not refs:
+        raise ValidationFailed.field("ids", "give at least one adapter")
+    with lib.db.write() as session:
+        listed = [load(session, ref) for ref in refs]
+        ids = [a.id for a in listed]
+        if len(set(ids)) != len(ids):
+            raise ValidationFailed.field("ids", "an adapter is listed twice")
+        others = session.scalars(
+            select(Adapter)
+            .where(
+                Adapter.deleted_at.is_(None),
+                Adapter.ordinal.is_not(None),
+                Adapter.id.not_in(ids),
+            )
+            .order_by(*compose_order())  # type: ignore[arg-type]
+        ).all()
+        now = utcnow()
+        for position, adapter in enumerate([*listed, *others]):
+            if adapter.ordinal != position:
+                adapter.ordinal = position
+                adapter.updated_at = now
+        session.flush()
+        out = [adapter_out(a) for a in listed]
+    lib.publish(ChangeSet(updated=tuple(ids), reordered=True))
+    return out
+
+
+def counts(lib: Library) -> dict[str, int]:
+    """Return the live, active, missing and deleted adapter counts."""
+    live = Adapter.deleted_at.is_(None)
+    with lib.db.read() as session:
+        row = session.execute(
+            select(
+                func.count().filter(live),
+                func.count().filter(live, Adapter.active.is_(True)),
+                func.count().filter(live, Adapter.file_status == "missing"),
+                func.count().filter(Adapter.deleted_at.is_not(None)),
+            )
+        ).one()
+    return {"adapters": row[0], "active": row[1], "missing": row[2], "deleted": row[3]}
+

@@ -1,0 +1,298 @@
+"""Registering LoRA files: one with its metadata, or many paths (files and folders) at once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from lora_desktop.models.base import new_id, utcnow
+from lora_desktop.models.schemas import (
+    AdapterCreate,
+    AdapterOut,
+    RegisterEntry,
+    RegisterReport,
+)
+from lora_desktop.models.tables import NAME_MAX, Adapter
+from lora_desktop.services.convert import (
+    adapter_out,
+    refresh_search_text,
+    search_text,
+    set_tags,
+    validate,
+)
+from lora_desktop.services.errors import Conflict, FileProblem, InvalidParam, ValidationFailed
+from lora_desktop.services.library import ChangeSet, Library
+
+log = logging.getLogger(__name__)
+
+LORA_EXTENSIONS = frozenset({".safetensors", ".pt", ".ckpt", ".pth", ".bin"})
+BATCH_SIZE = 1000
+
+Progress = Callable[[int, int], None]
+"""``progress(done, total)``: called on the registering thread."""
+StopCheck = Callable[[], bool]
+"""Returns True when the caller wants the batch to stop early."""
+
+
+def normalise_path(path: str | os.PathLike[str]) -> str:
+    """An absolute, normalised path (symlinks kept: the artist chose that name)."""
+    return os.path.normpath(os.path.abspath(os.path.expanduser(os.fspath(path))))
+
+
+@dataclass(frozen=True)
+class FileFacts:
+    """What a stat tells about a file we may register."""
+
+    path: str
+    size: int
+    mtime: float
+
+
+def check_lora_file(path: str) -> FileFacts:
+    """Check that ``path`` is an existing, regular, readable LoRA file.
+
+    Raises:
+        FileProblem: with a message that says what is wrong.
+    """
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        if os.path.islink(path):
+            raise FileProblem(f"{path} is a broken symbolic link") from None
+        raise FileProblem(f"{path} does not exist") from None
+    except OSError as exc:
+        raise FileProblem(f"{path} cannot be read: {exc.strerror or exc}") from exc
+    if stat.S_ISDIR(st.st_mode):
+        raise FileProblem(f"{path} is a folder; give a LoRA file")
+    if not stat.S_ISREG(st.st_mode):
+        raise FileProblem(f"{path} is not a regular file")
+    suffix = Path(path).suffix.lower()
+    if suffix not in LORA_EXTENSIONS:
+        allowed = ", ".join(sorted(LORA_EXTENSIONS))
+        raise FileProblem(f"{path} is not a LoRA file (extension {suffix or 'none'}; expected {allowed})")
+    if not os.access(path, os.R_OK):
+        raise FileProblem(f"{path} is not readable by this user; fix its permissions")
+    return FileFacts(path, st.st_size, st.st_mtime)
+
+
+def register(lib: Library, data: AdapterCreate | dict[str, object]) -> AdapterOut:
+    """Register one file. The name defaults to the file's stem.
+
+    Raises:
+        ValidationFailed: a bad field, by name.
+        FileProblem: the file cannot be registered.
+        Conflict: the name is taken or the file is already registered.
+    """
+    create = validate(AdapterCreate, data)
+    path = normalise_path(create.file_path)
+    try:
+        facts = check_lora_file(path)
+    except FileProblem as exc:
+        raise FileProblem(exc.detail, [InvalidParam("file_path", exc.detail)]) from None
+    name = create.name
+    if name is None:
+        name = validate(AdapterCreate, {"file_path": path, "name": Path(path).stem}).name
+        assert name is not None
+    with lib.db.write() as session:
+        owner = session.scalar(
+            select(Adapter.name).where(Adapter.file_path == path, Adapter.deleted_at.is_(None))
+        )
+        if owner is not None:
+            raise Conflict(f"{path} is already registered as {owner!r}")
+        taken = session.scalar(
+            select(Adapter.id).where(Adapter.name == name, Adapter.deleted_at.is_(None))
+        )
+        if taken is not None:
+            hint = "" if create.name else " (the file's stem); give another name"
+            raise Conflict(
+                f"the name {name!r} is already used by another adapter{hint}",
+                [InvalidParam("name", "already used by another adapter")],
+            )
+        now = utcnow()
+        adapter = Adapter(
+            id=new_id(),
+            name=name,
+            version=create.version,
+            file_path=path,
+            weight=create.weight,
+            active=create.active,
+            ordinal=create.ordinal,
+            archetype=create.archetype,
+            archetype_confidence=create.archetype_confidence,
+            trigger_words=list(create.trigger_words),
+            notes=create.notes,
+            file_size=facts.size,
+            file_mtime=facts.mtime,
+            file_status="ok",
+            created_at=now,
+            updated_at=now,
+        )
+        set_tags(adapter, list(create.tags))
+        refresh_search_text(adapter)
+        session.add(adapter)
+        session.flush()
+        out = adapter_out(adapter)
+    lib.publish(ChangeSet(added=(out.id,)))
+    return out
+
+
+def _walk(folder: str) -> Iterator[str]:
+    """LoRA files under ``folder``, recursively, sorted; unreadable subfolders are skipped."""
+    for root, dirs, files in os.walk(folder, onerror=lambda exc: log.warning("%s", exc)):
+        dirs.sort()
+        for name in sorted(files):
+            if Path(name).suffix.lower() in LORA_EXTENSIONS:
+                yield os.path.join(root, name)
+
+
+def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
+    """Given paths (files and folders) to the list of candidate files, folders expanded."""
+    out: list[str] = []
+    seen: set[str] = set()
+    for raw in paths:
+        path = normalise_path(raw)
+        candidates = _walk(path) if os.path.isdir(path) else [path]
+        for candidate in candidates:
+            if candidate not in seen:
+                seen.add(candidate)
+                out.append(candidate)
+    return out
+
+
+def _name_for(stem: str, taken: set[str]) -> tuple[str | None, str | None]:
+    """A free name for a file's stem; (None, reason) if the stem can't be a name."""
+    try:
+        name = validate(AdapterCreate, {"file_path": "x", "name": stem}).name
+    except ValidationFailed as exc:
+        return None, f"its name {stem[:60]!r} {exc.invalid_params[0].reason}; rename the file"
+    assert name is not None
+    if name not in taken:
+        return name, None
+    for n in range(2, 10_000):
+        candidate = f"{name[: NAME_MAX - 6]}~{n}"
+        if candidate not in taken:
+            return candidate, f"name {name!r} was taken; registered as {candidate!r}"
+    return None, f"name {name!r} is taken"
+
+
+def register_many(
+    lib: Library,
+    paths: Sequence[str | os.PathLike[str]],
+    *,
+    progress: Progress | None = None,
+    should_stop: StopCheck | None = None,
+) -> RegisterReport:
+    """Register every LoRA file among ``paths`` (folders recursively), in bulk.
+
+    Never raises for one bad path: each gets a line in the report (added, already
+    registered, or skipped with the reason). Files are committed in batches, so
+    stopping early keeps what was registered so far.
+    """
+    files = expand_paths(paths)
+    total = len(files)
+    entries: list[RegisterEntry] = []
+    added_ids: list[str] = []
+    if progress:
+        progress(0, total)
+    for start in range(0, total, BATCH_SIZE):
+        if should_stop and should_stop():
+            break
+        chunk = files[start : start + BATCH_SIZE]
+        chunk_entries, chunk_ids = _register_chunk(lib, chunk)
+        entries.extend(chunk_entries)
+        added_ids.extend(chunk_ids)
+        if progress:
+            progress(min(start + BATCH_SIZE, total), total)
+    if added_ids:
+        lib.publish(ChangeSet(added=tuple(added_ids)))
+    return RegisterReport(entries=entries)
+
+
+def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry], list[str]]:
+    entries: list[RegisterEntry] = []
+    rows: list[dict[str, object]] = []
+    with lib.db.write() as session:
+        known: dict[str, str] = {
+            path: adapter_id
+            for path, adapter_id in session.execute(
+                select(Adapter.file_path, Adapter.id).where(
+                    Adapter.file_path.in_(chunk), Adapter.deleted_at.is_(None)
+                )
+            )
+        }
+        stems = {Path(p).stem for p in chunk}
+        taken = set(
+            session.scalars(
+                select(Adapter.name).where(Adapter.deleted_at.is_(None), Adapter.name.in_(stems))
+            )
+        )
+        now = utcnow()
+        for path in chunk:
+            if path in known:
+                entries.append(
+                    RegisterEntry(path=path, outcome="already_registered", adapter_id=known[path])
+                )
+                continue
+            try:
+                facts = check_lora_file(path)
+            except FileProblem as exc:
+                entries.append(RegisterEntry(path=path, outcome="skipped", reason=exc.detail))
+                continue
+            stem = Path(path).stem
+            if stem in taken:
+                taken |= _suffixed_names(session, stem)
+            name, note = _name_for(stem, taken)
+            if name is None:
+                entries.append(RegisterEntry(path=path, outcome="skipped", reason=note))
+                continue
+            taken.add(name)
+            adapter_id = new_id()
+            rows.append(
+                {
+                    "id": adapter_id,
+                    "name": name,
+                    "version": None,
+                    "file_path": path,
+                    "weight": 1.0,
+                    "active": False,
+                    "ordinal": None,
+                    "archetype": None,
+                    "archetype_confidence": None,
+                    "trigger_words": [],
+                    "notes": "",
+                    "sha256": None,
+                    "file_size": facts.size,
+                    "file_mtime": facts.mtime,
+                    "file_status": "ok",
+                    "search_text": search_text(name, None, (), ()),
+                    "created_at": now,
+                    "updated_at": now,
+                    "deleted_at": None,
+                }
+            )
+            entries.append(
+                RegisterEntry(path=path, outcome="added", reason=note, adapter_id=adapter_id)
+            )
+        if rows:
+            session.execute(insert(Adapter), rows)
+    return entries, [str(r["id"]) for r in rows]
+
+
+
+def _suffixed_names(session: Session, stem: str) -> set[str]:
+    """Names ``stem~N`` already in the database (looked up only when ``stem`` is taken)."""
+    pattern = stem.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "~%"
+    return set(
+        session.scalars(
+            select(Adapter.name).where(
+                Adapter.deleted_at.is_(None), Adapter.name.like(pattern, escape="\\")
+            )
+        )
+    )
