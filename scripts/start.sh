@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set up (a virtual environment in .venv with the package) and start LoRA Desk on the
+# embedded default library (a SQLite file in your per-user data folder).
+# Extra arguments go to lora-desktop, e.g. `--database /path/to/library.sqlite3`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PYTHON=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+    "$PYTHON" -m venv .venv
+fi
+if ! .venv/bin/python -c "import lora_desktop, PySide6" 2>/dev/null; then
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+fi
+exec .venv/bin/lora-desktop "$@"
