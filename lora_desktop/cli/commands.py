@@ -128,7 +128,9 @@ def cmd_edit(lib: Library, args: argparse.Namespace) -> int:
 
 def cmd_rm(lib: Library, args: argparse.Namespace) -> int:
     adapter = adapters.delete_adapter(lib, args.ref)
-    _print(args, adapter, f"deleted {adapter.name} (restore with: lora-desktop restore {adapter.id})")
+    _print(
+        args, adapter, f"deleted {adapter.name} (restore with: lora-desktop restore {adapter.id})"
+    )
     return EXIT_OK
 
 

@@ -62,7 +62,7 @@ def resolve_database_url(
         try:
             make_url(text)
         except ArgumentError as exc:
-            raise StoreError("Bad database URL", f"{text!r} is not a database URL: {exc}")
+            raise StoreError("Bad database URL", f"{text!r} is not a database URL: {exc}") from exc
         return text
     return sqlite_url(Path(text).expanduser())
 
@@ -89,7 +89,8 @@ def check_sqlite_location(path: Path) -> None:
     if path.is_dir():
         raise StoreError(
             "Database path is a folder",
-            f"{path} is a folder; give the path of a database file, e.g. {path / DEFAULT_FILE_NAME}",
+            f"{path} is a folder; give the path of a database file, "
+            f"e.g. {path / DEFAULT_FILE_NAME}",
         )
     if path.exists():
         if not os.access(path, os.R_OK | os.W_OK):

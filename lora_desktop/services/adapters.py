@@ -65,7 +65,7 @@ def compose_order() -> tuple[object, ...]:
     return (Adapter.ordinal.is_(None), Adapter.ordinal, Adapter.name, Adapter.id)
 
 
-def _ordered(stmt: Select[tuple[Adapter]], order_by: str) -> Select[tuple[Adapter]]:
+def _ordered(stmt: Select[Adapter], order_by: str) -> Select[Adapter]:
     if order_by == "compose":
         return stmt.order_by(*compose_order())  # type: ignore[arg-type]
     descending = order_by.startswith("-")
@@ -81,7 +81,9 @@ def _like_pattern(text: str) -> str:
     return f"%{escaped}%"
 
 
-def list_adapters(lib: Library, query: AdapterQuery | dict[str, object] | None = None) -> AdapterPage:
+def list_adapters(
+    lib: Library, query: AdapterQuery | dict[str, object] | None = None
+) -> AdapterPage:
     """Return one page of adapters matching the filters, with the total that matched.
 
     Raises:
@@ -136,9 +138,7 @@ def list_rows(lib: Library) -> list[AdapterRow]:
         for adapter_id, tag in tag_rows:
             tags[adapter_id].append(tag)
         result = session.execute(
-            select(*columns)
-            .where(Adapter.deleted_at.is_(None))
-            .order_by(*compose_order())  # type: ignore[arg-type]
+            select(*columns).where(Adapter.deleted_at.is_(None)).order_by(*compose_order())  # type: ignore[arg-type]
         )
         return [
             AdapterRow(
@@ -343,4 +343,3 @@ def counts(lib: Library) -> dict[str, int]:
             )
         ).one()
     return {"adapters": row[0], "active": row[1], "missing": row[2], "deleted": row[3]}
-

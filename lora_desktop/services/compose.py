@@ -60,7 +60,13 @@ def check_template(template: str) -> None:
         if field is None:
             continue
         if field not in PLACEHOLDERS or spec or conversion:
-            shown = "{" + field + (f"!{conversion}" if conversion else "") + (f":{spec}" if spec else "") + "}"
+            shown = (
+                "{"
+                + field
+                + (f"!{conversion}" if conversion else "")
+                + (f":{spec}" if spec else "")
+                + "}"
+            )
             raise ValidationFailed.field(
                 "template", f"unknown placeholder {shown}; use only {{name}} and {{weight}}"
             )
@@ -140,7 +146,9 @@ def active_candidates(lib: Library) -> list[Candidate]:
         ]
 
 
-def compose(lib: Library, request: ComposeRequest | dict[str, object] | None = None) -> ComposeResult:
+def compose(
+    lib: Library, request: ComposeRequest | dict[str, object] | None = None
+) -> ComposeResult:
     """Compose the prompt from the active adapters; enqueue a delivery if one is asked for.
 
     Raises:

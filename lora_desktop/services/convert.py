@@ -8,8 +8,8 @@ from typing import TypeVar
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from lora_desktop.models.tables import Adapter, AdapterTag
 from lora_desktop.models.schemas import AdapterOut
+from lora_desktop.models.tables import Adapter, AdapterTag
 from lora_desktop.services.errors import ValidationFailed
 
 M = TypeVar("M", bound=BaseModel)

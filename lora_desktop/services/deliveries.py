@@ -39,7 +39,7 @@ def job_out(job: DeliveryJob) -> DeliveryJobOut:
     """Return the contract's view of a job; secrets in headers are masked."""
     params = dict(job.params)
     if params.get("headers"):
-        params["headers"] = {k: "***" for k in params["headers"]}
+        params["headers"] = dict.fromkeys(params["headers"], "***")
     return DeliveryJobOut(
         id=job.id,
         prompt=job.prompt,
@@ -156,9 +156,7 @@ def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     return random.uniform(0, min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1)))
 
 
-def run_job(
-    lib: Library, job_id: str, *, cancel: threading.Event | None = None
-) -> DeliveryJobOut:
+def run_job(lib: Library, job_id: str, *, cancel: threading.Event | None = None) -> DeliveryJobOut:
     """Run a pending job to its end, retrying transient failures; return its final state.
 
     Raises:

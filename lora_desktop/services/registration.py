@@ -76,7 +76,9 @@ def check_lora_file(path: str) -> FileFacts:
     suffix = Path(path).suffix.lower()
     if suffix not in LORA_EXTENSIONS:
         allowed = ", ".join(sorted(LORA_EXTENSIONS))
-        raise FileProblem(f"{path} is not a LoRA file (extension {suffix or 'none'}; expected {allowed})")
+        raise FileProblem(
+            f"{path} is not a LoRA file (extension {suffix or 'none'}; expected {allowed})"
+        )
     if not os.access(path, os.R_OK):
         raise FileProblem(f"{path} is not readable by this user; fix its permissions")
     return FileFacts(path, st.st_size, st.st_mtime)
@@ -219,14 +221,13 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
     entries: list[RegisterEntry] = []
     rows: list[dict[str, object]] = []
     with lib.db.write() as session:
-        known: dict[str, str] = {
-            path: adapter_id
-            for path, adapter_id in session.execute(
+        known: dict[str, str] = dict(
+            session.execute(
                 select(Adapter.file_path, Adapter.id).where(
                     Adapter.file_path.in_(chunk), Adapter.deleted_at.is_(None)
                 )
             )
-        }
+        )
         stems = {Path(p).stem for p in chunk}
         taken = set(
             session.scalars(
@@ -283,7 +284,6 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
         if rows:
             session.execute(insert(Adapter), rows)
     return entries, [str(r["id"]) for r in rows]
-
 
 
 def _suffixed_names(session: Session, stem: str) -> set[str]:

@@ -8,6 +8,7 @@ child it started.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -27,10 +28,8 @@ def _tail(data: bytes) -> tuple[str, bool]:
 
 
 def _kill_group(process: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
 
 
 def run_cli(prompt: str, params: dict[str, Any]) -> Outcome:
@@ -42,9 +41,7 @@ def run_cli(prompt: str, params: dict[str, Any]) -> Outcome:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(prompt.encode("utf-8"))
-        args = [
-            prompt_path if a == PROMPT_FILE else prompt if a == PROMPT_ARG else a for a in argv
-        ]
+        args = [prompt_path if a == PROMPT_FILE else prompt if a == PROMPT_ARG else a for a in argv]
         try:
             process = subprocess.Popen(
                 args,

@@ -36,7 +36,9 @@ def run_http(prompt: str, params: dict[str, Any]) -> Outcome:
     except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
         return Outcome(False, error=f"cannot connect to {url}: {exc}", retryable=True)
     except httpx.TimeoutException as exc:
-        return Outcome(False, error=f"{url} did not answer in time ({exc}); the runtime may have run it")
+        return Outcome(
+            False, error=f"{url} did not answer in time ({exc}); the runtime may have run it"
+        )
     except httpx.HTTPError as exc:
         return Outcome(False, error=f"request to {url} failed: {exc}")
     body = response.content[:REPLY_CAP]

@@ -57,9 +57,7 @@ def upgrade() -> None:
         sqlite_where=live,
         postgresql_where=live,
     )
-    op.create_index(
-        "ix_adapters_compose", "adapters", ["deleted_at", "active", "ordinal", "name"]
-    )
+    op.create_index("ix_adapters_compose", "adapters", ["deleted_at", "active", "ordinal", "name"])
     op.create_index("ix_adapters_sha256", "adapters", ["sha256"])
 
     op.create_table(
