@@ -221,12 +221,13 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
     entries: list[RegisterEntry] = []
     rows: list[dict[str, object]] = []
     with lib.db.write() as session:
+        # .all(): a Result has keys(), so dict() would take it for a mapping.
         known: dict[str, str] = dict(
             session.execute(
                 select(Adapter.file_path, Adapter.id).where(
                     Adapter.file_path.in_(chunk), Adapter.deleted_at.is_(None)
                 )
-            )
+            ).all()
         )
         stems = {Path(p).stem for p in chunk}
         taken = set(
