@@ -145,7 +145,16 @@ def create_library_engine(url: str) -> Engine:
         event.listen(engine, "connect", _on_sqlite_connect)
         event.listen(engine, "begin", _on_sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        return create_engine(url, pool_pre_ping=True)
+    except ImportError as exc:
+        raise StoreError(
+            "Database driver not installed",
+            f"cannot use {shown}: its database driver is not installed ({exc})",
+        ) from exc
+    except ArgumentError as exc:
+        raise StoreError("Bad database URL", f"cannot use {shown}: {exc}") from exc
 
 
 class Database:

@@ -77,34 +77,95 @@ def backup_sqlite(path: Path, label: str) -> Path:
     return target
 
 
+SQLITE_MAGIC = b"SQLite format 3\x00"
+WAL_HEADER_VERSION = 2
+
+
+def _refuse_unknown(where: str, current: str | None, tables: set[str], head: str) -> None:
+    """Refuse a schema newer than this app, or tables that are not a LoRA Desk library."""
+    known = {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+    if current is not None and current not in known:
+        raise StoreError(
+            "Library is newer than this app",
+            f"the database at {where} has schema revision {current}, which this version of "
+            f"LoRA Desk does not know (newest: {head}). Update LoRA Desk; the database was "
+            "left untouched.",
+        )
+    if current is None and tables:
+        raise StoreError(
+            "Not a LoRA Desk library",
+            f"the database at {where} already holds tables ({', '.join(sorted(tables)[:5])}) "
+            "but no LoRA Desk schema; choose another file. It was left untouched.",
+        )
+
+
+def preflight_sqlite(path: Path) -> None:
+    """Refuse a SQLite file that is not ours, or newer, before the engine connects to it.
+
+    The engine's connections switch a file to WAL, which rewrites the header of a
+    file in rollback-journal mode: such a file is read here, read-only, first. A
+    file already in WAL mode is left to the engine (connecting changes nothing).
+
+    Raises:
+        StoreError: not a SQLite file, not a LoRA Desk library, or a newer schema.
+    """
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise StoreError(
+            "Library cannot be opened", f"cannot read {path}: {exc.strerror or exc}"
+        ) from exc
+    if not header:
+        return  # an empty file: a new database
+    if len(header) < 100 or not header.startswith(SQLITE_MAGIC):
+        raise StoreError(
+            "Not a LoRA Desk library",
+            f"{path} is not a SQLite database; choose another file. It was left untouched.",
+        )
+    if header[18] == WAL_HEADER_VERSION:
+        return
+    try:
+        connection = sqlite3.connect(f"{path.absolute().as_uri()}?mode=ro", uri=True)
+        try:
+            tables = {
+                name
+                for (name,) in connection.execute(
+                    "SELECT name FROM sqlite_master "
+                    "WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+                )
+            }
+            current = None
+            if "alembic_version" in tables:
+                row = connection.execute("SELECT version_num FROM alembic_version").fetchone()
+                current = None if row is None else str(row[0])
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise StoreError(
+            "Library cannot be opened", f"cannot read the database {path}: {exc}"
+        ) from exc
+    _refuse_unknown(str(path), current, tables, head_revision())
+
+
 def upgrade_library(engine: Engine) -> UpgradeReport:
     """Upgrade the schema to head in one transaction, backing up a SQLite file first.
 
     Raises:
         StoreError: the database is newer than this app, or not a LoRA Desk library.
     """
-    script = ScriptDirectory.from_config(alembic_config())
+    path = sqlite_path(engine.url.render_as_string(hide_password=False))
+    if path is not None:
+        preflight_sqlite(path)
     head = head_revision()
     current = current_revision(engine)
     if current == head:
         return UpgradeReport(current, head, None)
-    if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
-        raise StoreError(
-            "Library is newer than this app",
-            f"the database at {engine.url.render_as_string(hide_password=True)} has schema "
-            f"revision {current}, which this version of LoRA Desk does not know (newest: {head}). "
-            "Update LoRA Desk; the database was left untouched.",
-        )
     tables = set(inspect(engine).get_table_names())
-    if current is None and tables:
-        raise StoreError(
-            "Not a LoRA Desk library",
-            f"the database at {engine.url.render_as_string(hide_password=True)} already holds "
-            f"tables ({', '.join(sorted(tables)[:5])}) but no LoRA Desk schema; "
-            "choose another file. It was left untouched.",
-        )
+    _refuse_unknown(engine.url.render_as_string(hide_password=True), current, tables, head)
     backup: Path | None = None
-    path = sqlite_path(engine.url.render_as_string(hide_password=False))
     if path is not None and current is not None:
         backup = backup_sqlite(path, current)
         log.info("backed up %s to %s before migrating", path, backup)
