@@ -1,0 +1,87 @@
+"""Saving a whole compose order at once: the window's drag-reorder, fast on large libraries.
+
+``adapters.reorder`` loads one ORM object per listed adapter, which is fine for a
+handful but takes seconds for a list of 10,000. A drag in the window sends the
+full order of every row, so this module reads only ``(id, ordinal)`` and writes
+only the ordinals that actually change, through Core.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Connection, bindparam, select, update
+
+from lora_desktop.models.base import utcnow
+from lora_desktop.models.tables import Adapter
+from lora_desktop.services.adapters import compose_order
+from lora_desktop.services.errors import NotFound, ValidationFailed
+from lora_desktop.services.library import ChangeSet, Library
+
+
+def save_order(lib: Library, ids: Sequence[str]) -> list[str]:
+    """Give the listed adapters ordinals 0..n-1, in this order, and return the ids changed.
+
+    Same rule as ``adapters.reorder``: live adapters not listed that had an ordinal
+    follow, in their previous order; those without one keep none. Only rows whose
+    ordinal changes are written (and get a new ``updated_at``). Listeners get one
+    change set (``reordered=True``) on the calling thread, if anything changed.
+
+    Raises:
+        ValidationFailed: the list is empty or names an adapter twice.
+        NotFound: an id matches no live adapter.
+    """
+    listed = list(ids)
+    if not listed:
+        raise ValidationFailed.field("ids", "give at least one adapter")
+    if len(set(listed)) != len(listed):
+        raise ValidationFailed.field("ids", "an adapter is listed twice")
+    with lib.db.write() as session:
+        current = {
+            adapter_id: ordinal
+            for adapter_id, ordinal in session.execute(
+                select(Adapter.id, Adapter.ordinal)
+                .where(Adapter.deleted_at.is_(None))
+                .order_by(*compose_order())  # type: ignore[arg-type]
+            )
+        }
+        unknown = [i for i in listed if i not in current]
+        if unknown:
+            raise NotFound(f"no live adapter with id {unknown[0]!r}")
+        chosen = set(listed)
+        followers = [i for i, o in current.items() if i not in chosen and o is not None]
+        changes = [
+            (adapter_id, position)
+            for position, adapter_id in enumerate([*listed, *followers])
+            if current[adapter_id] != position
+        ]
+        if changes:
+            _write_ordinals(session.connection(), changes)
+    changed = tuple(adapter_id for adapter_id, _ in changes)
+    if changed:
+        lib.publish(ChangeSet(updated=changed, reordered=True))
+    return list(changed)
+
+
+def _write_ordinals(conn: Connection, changes: list[tuple[str, int]]) -> None:
+    """Write ``(id, ordinal)`` pairs, stamping ``updated_at``, in one executemany."""
+    now = utcnow()
+    if conn.dialect.paramstyle == "qmark":
+        # SQLite: hand the rows straight to the driver. Core's per-row parameter
+        # processing costs more than the 10,000 updates themselves.
+        column_type = Adapter.__table__.c.updated_at.type
+        process = column_type.bind_processor(conn.dialect)
+        stamp = process(now) if process else now
+        table = Adapter.__tablename__
+        conn.exec_driver_sql(
+            f"UPDATE {table} SET ordinal = ?, updated_at = ? WHERE id = ?",
+            [(ordinal, stamp, adapter_id) for adapter_id, ordinal in changes],
+        )
+        return
+    stmt = (
+        update(Adapter)
+        .where(Adapter.id == bindparam("row_id"))
+        .values(ordinal=bindparam("new_ordinal"), updated_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    conn.execute(stmt, [{"row_id": i, "new_ordinal": o} for i, o in changes])
