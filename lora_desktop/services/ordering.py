@@ -37,14 +37,12 @@ def save_order(lib: Library, ids: Sequence[str]) -> list[str]:
     if len(set(listed)) != len(listed):
         raise ValidationFailed.field("ids", "an adapter is listed twice")
     with lib.db.write() as session:
-        current = {
-            adapter_id: ordinal
-            for adapter_id, ordinal in session.execute(
-                select(Adapter.id, Adapter.ordinal)
-                .where(Adapter.deleted_at.is_(None))
-                .order_by(*compose_order())  # type: ignore[arg-type]
-            )
-        }
+        rows = session.execute(
+            select(Adapter.id, Adapter.ordinal)
+            .where(Adapter.deleted_at.is_(None))
+            .order_by(*compose_order())  # type: ignore[arg-type]
+        )
+        current: dict[str, int | None] = dict(rows.tuples().all())
         unknown = [i for i in listed if i not in current]
         if unknown:
             raise NotFound(f"no live adapter with id {unknown[0]!r}")
