@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from lora_desktop.models.schemas import AdapterOut
 from lora_desktop.services.library import Library, open_library
 
 
@@ -61,3 +62,25 @@ def make_lora(folder: Path, name: str, content: bytes = b"\x00" * 16) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(content)
     return path
+
+
+def add_adapter(lib: Library, folder: Path, name: str, **fields: object) -> AdapterOut:
+    """Register a new file ``<name>.safetensors`` in ``folder`` as ``name``, with ``fields``."""
+    from lora_desktop.services.registration import register
+
+    path = make_lora(folder, f"{name}.safetensors", name.encode() + b"\x00" * 8)
+    return register(lib, {"file_path": str(path), "name": name, **fields})
+
+
+def db_snapshot(lib: Library) -> dict[str, list[tuple[object, ...]]]:
+    """Every row of every library table, in a stable order: compare two to prove nothing changed."""
+    from sqlalchemy import text
+
+    tables = ("adapters", "adapter_tags", "delivery_jobs", "alembic_version")
+    with lib.db.engine.connect() as connection:
+        return {
+            table: sorted(
+                (tuple(row) for row in connection.execute(text(f"SELECT * FROM {table}"))), key=repr
+            )
+            for table in tables
+        }

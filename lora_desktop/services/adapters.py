@@ -20,7 +20,7 @@ from lora_desktop.models.schemas import (
 )
 from lora_desktop.models.tables import Adapter, AdapterTag
 from lora_desktop.services.convert import adapter_out, refresh_search_text, set_tags, validate
-from lora_desktop.services.errors import Conflict, NotFound, ValidationFailed
+from lora_desktop.services.errors import Conflict, InvalidParam, NotFound, ValidationFailed
 from lora_desktop.services.library import ChangeSet, Library
 
 
@@ -166,7 +166,7 @@ def _check_name_free(session: Session, name: str, own_id: str | None) -> None:
     if clash is not None:
         raise Conflict(
             f"the name {name!r} is already used by another adapter; choose another name",
-            [],
+            [InvalidParam("name", "already used by another adapter")],
         )
 
 

@@ -107,7 +107,10 @@ def register(lib: Library, data: AdapterCreate | dict[str, object]) -> AdapterOu
             select(Adapter.name).where(Adapter.file_path == path, Adapter.deleted_at.is_(None))
         )
         if owner is not None:
-            raise Conflict(f"{path} is already registered as {owner!r}")
+            raise Conflict(
+                f"{path} is already registered as {owner!r}",
+                [InvalidParam("file_path", f"already registered as {owner!r}")],
+            )
         taken = session.scalar(
             select(Adapter.id).where(Adapter.name == name, Adapter.deleted_at.is_(None))
         )
