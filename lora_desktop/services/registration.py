@@ -232,7 +232,8 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
                 )
             ).all()
         )
-        stems = {Path(p).stem for p in chunk}
+        # Names are stems trimmed, as validation trims them: look up what will be inserted.
+        stems = {Path(p).stem.strip() for p in chunk}
         taken = set(
             session.scalars(
                 select(Adapter.name).where(Adapter.deleted_at.is_(None), Adapter.name.in_(stems))
@@ -250,7 +251,7 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
             except FileProblem as exc:
                 entries.append(RegisterEntry(path=path, outcome="skipped", reason=exc.detail))
                 continue
-            stem = Path(path).stem
+            stem = Path(path).stem.strip()
             if stem in taken:
                 taken |= _suffixed_names(session, stem)
             name, note = _name_for(stem, taken)

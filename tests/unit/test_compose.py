@@ -1,4 +1,4 @@
-"""Composition: order, de-duplication, weight formatting, templates, prefix/suffix, trigger words."""
+"""Composition: order, de-duplication, weight formatting, templates, prefix/suffix, triggers."""
 
 from __future__ import annotations
 

@@ -1,0 +1,208 @@
+"""Registering one file, and many paths at once with a per-path report."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from lora_desktop.services import adapters, registration
+from lora_desktop.services.library import ChangeSet, Library
+from tests.conftest import make_lora
+
+
+def test_register_one_file_with_defaults(library: Library, lora_dir: Path) -> None:
+    path = make_lora(lora_dir, "Cyber City v2.safetensors", b"x" * 123)
+    changes: list[ChangeSet] = []
+    library.subscribe(changes.append)
+    start = datetime.now(UTC)
+
+    out = registration.register(library, {"file_path": str(path)})
+
+    assert out.name == "Cyber City v2"  # the file's stem
+    assert out.file_path == str(path)
+    assert (out.weight, out.active, out.ordinal, out.tags, out.version) == (
+        1.0,
+        False,
+        None,
+        [],
+        None,
+    )
+    assert (out.file_size, out.file_status, out.sha256, out.deleted_at) == (123, "ok", None, None)
+    for stamp in (out.created_at, out.updated_at):
+        assert stamp.utcoffset() == timedelta(0)
+        assert start <= stamp <= datetime.now(UTC)
+    assert out.created_at == out.updated_at
+    assert adapters.get(library, out.id) == out  # read back from the database, still UTC-aware
+    assert changes == [ChangeSet(added=(out.id,))]
+
+
+def test_register_with_every_field(library: Library, lora_dir: Path) -> None:
+    path = make_lora(lora_dir, "file.pt")
+    out = registration.register(
+        library,
+        {
+            "file_path": str(path),
+            "name": "  Pretty Name  ",
+            "version": " v3 ",
+            "tags": ["B", "a", "b "],
+            "trigger_words": ["  red   hair ", "red hair"],
+            "weight": -0.25,
+            "active": True,
+            "ordinal": 2,
+            "archetype": "style",
+            "archetype_confidence": 0.8,
+            "notes": "from the forum",
+        },
+    )
+    assert out.name == "Pretty Name"
+    assert out.version == "v3"
+    assert out.tags == ["b", "a"]
+    assert out.trigger_words == ["red hair"]
+    assert (out.weight, out.active, out.ordinal) == (-0.25, True, 2)
+    assert (out.archetype, out.archetype_confidence, out.notes) == ("style", 0.8, "from the forum")
+
+
+def test_every_lora_extension_is_accepted_in_any_case(library: Library, lora_dir: Path) -> None:
+    for i, ext in enumerate((".safetensors", ".pt", ".ckpt", ".pth", ".bin", ".SafeTensors")):
+        path = make_lora(lora_dir, f"f{i}{ext}")
+        assert registration.register(library, {"file_path": str(path)}).name == f"f{i}"
+
+
+def test_a_relative_path_is_stored_absolute(
+    library: Library, lora_dir: Path, monkeypatch: object
+) -> None:
+    import os
+
+    make_lora(lora_dir, "rel.safetensors")
+    cwd = os.getcwd()
+    os.chdir(lora_dir)
+    try:
+        out = registration.register(library, {"file_path": "./rel.safetensors"})
+    finally:
+        os.chdir(cwd)
+    assert out.file_path == str(lora_dir / "rel.safetensors")
+
+
+def test_register_many_reports_every_path(library: Library, lora_dir: Path, tmp_path: Path) -> None:
+    known = make_lora(lora_dir, "known.safetensors")
+    registration.register(library, {"file_path": str(known)})
+    make_lora(lora_dir, "top.safetensors")
+    make_lora(lora_dir, "deep/er/nested.ckpt")
+    make_lora(lora_dir, "readme.txt")  # not a LoRA: ignored inside a folder
+    make_lora(lora_dir, "preview.png")
+    loose = make_lora(tmp_path, "loose.pt")
+    text = make_lora(tmp_path, "notes.txt")
+    missing = tmp_path / "absent.safetensors"
+    changes: list[ChangeSet] = []
+    library.subscribe(changes.append)
+
+    report = registration.register_many(library, [lora_dir, loose, text, missing, loose])
+
+    by_path = {e.path: e for e in report.entries}
+    assert len(report.entries) == len(by_path) == 6  # the repeated path counts once
+    assert by_path[str(known)].outcome == "already_registered"
+    assert by_path[str(lora_dir / "top.safetensors")].outcome == "added"
+    assert by_path[str(lora_dir / "deep/er/nested.ckpt")].outcome == "added"
+    assert by_path[str(loose)].outcome == "added"
+    assert by_path[str(text)].outcome == "skipped"
+    assert "not a LoRA file" in (by_path[str(text)].reason or "")
+    assert by_path[str(missing)].outcome == "skipped"
+    assert "does not exist" in (by_path[str(missing)].reason or "")
+    assert (report.added, report.already_registered, report.skipped) == (3, 1, 2)
+    names = {a.name for a in adapters.list_adapters(library).items}
+    assert names == {"known", "top", "nested", "loose"}
+    added_ids = tuple(e.adapter_id for e in report.entries if e.outcome == "added")
+    assert changes == [ChangeSet(added=added_ids)]  # one broadcast for the batch
+
+
+def test_register_many_twice_adds_nothing_the_second_time(library: Library, lora_dir: Path) -> None:
+    for i in range(3):
+        make_lora(lora_dir, f"f{i}.safetensors")
+    first = registration.register_many(library, [lora_dir])
+    changes: list[ChangeSet] = []
+    library.subscribe(changes.append)
+
+    second = registration.register_many(library, [lora_dir])
+
+    assert first.added == 3
+    assert (second.added, second.already_registered) == (0, 3)
+    assert changes == []
+
+
+def test_duplicate_stems_get_numbered_names_with_a_reason(library: Library, lora_dir: Path) -> None:
+    registration.register(library, {"file_path": str(make_lora(lora_dir, "a/style.safetensors"))})
+    make_lora(lora_dir, "b/style.safetensors")
+    make_lora(lora_dir, "c/style.pt")
+
+    report = registration.register_many(library, [lora_dir / "b", lora_dir / "c"])
+
+    entries = {Path(e.path).parent.name: e for e in report.entries}
+    assert entries["b"].outcome == entries["c"].outcome == "added"
+    assert entries["b"].reason == "name 'style' was taken; registered as 'style~2'"
+    assert entries["c"].reason == "name 'style' was taken; registered as 'style~3'"
+    assert adapters.get(library, "style~2").file_path == entries["b"].path
+    assert adapters.get(library, "style~3").file_path == entries["c"].path
+
+
+def test_stems_that_cannot_be_names_are_skipped_with_a_reason(
+    library: Library, lora_dir: Path
+) -> None:
+    make_lora(lora_dir, "a:b.safetensors")
+    make_lora(lora_dir, "ok.safetensors")
+    report = registration.register_many(library, [lora_dir])
+    entries = {Path(e.path).name: e for e in report.entries}
+    assert entries["ok.safetensors"].outcome == "added"
+    assert entries["a:b.safetensors"].outcome == "skipped"
+    assert "rename the file" in (entries["a:b.safetensors"].reason or "")
+
+
+def test_a_stem_with_surrounding_spaces_clashes_like_its_trimmed_name(
+    library: Library, lora_dir: Path
+) -> None:
+    registration.register(library, {"file_path": str(make_lora(lora_dir, "a/style.safetensors"))})
+    make_lora(lora_dir, "b/style .safetensors")
+    report = registration.register_many(library, [lora_dir / "b"])
+    assert [e.outcome for e in report.entries] == ["added"]
+    assert report.entries[0].reason == "name 'style' was taken; registered as 'style~2'"
+
+
+def test_broken_links_and_unusable_entries_in_a_folder_are_skipped(
+    library: Library, lora_dir: Path
+) -> None:
+    (lora_dir / "dangling.safetensors").symlink_to(lora_dir / "nowhere.safetensors")
+    (lora_dir / "dir.safetensors").mkdir()
+    make_lora(lora_dir, "dir.safetensors/inside.safetensors")
+    report = registration.register_many(library, [lora_dir])
+    entries = {Path(e.path).name: e for e in report.entries}
+    assert entries["dangling.safetensors"].outcome == "skipped"
+    assert "broken symbolic link" in (entries["dangling.safetensors"].reason or "")
+    assert entries["inside.safetensors"].outcome == "added"
+    assert "dir.safetensors" not in entries  # a folder is walked, not registered
+
+
+def test_register_many_reports_progress_and_can_stop(
+    library: Library, lora_dir: Path, monkeypatch: object
+) -> None:
+    import pytest
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(registration, "BATCH_SIZE", 2)
+    try:
+        for i in range(5):
+            make_lora(lora_dir, f"f{i}.safetensors")
+        seen: list[tuple[int, int]] = []
+        report = registration.register_many(
+            library, [lora_dir], progress=lambda d, t: seen.append((d, t))
+        )
+        assert seen == [(0, 5), (2, 5), (4, 5), (5, 5)]
+        assert report.added == 5
+
+        for i in range(5):
+            make_lora(lora_dir, f"g{i}.safetensors")
+        calls = iter([False, True])
+        stopped = registration.register_many(library, [lora_dir], should_stop=lambda: next(calls))
+        # The first batch of two was committed before the stop.
+        assert len(stopped.entries) == 2
+        assert adapters.list_adapters(library).total == 5 + stopped.added
+    finally:
+        mp.undo()
