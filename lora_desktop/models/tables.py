@@ -74,7 +74,26 @@ class Adapter(Base):
             sqlite_where=text("deleted_at IS NULL"),
             postgresql_where=text("deleted_at IS NULL"),
         ),
-        Index("ix_adapters_compose", "deleted_at", "active", "ordinal", "name"),
+        # Matches services.adapters.compose_order(): pages in that order need no sort.
+        Index(
+            "ix_adapters_compose",
+            "deleted_at",
+            text("(ordinal IS NULL)"),
+            "ordinal",
+            "name",
+            "id",
+        ),
+        # The compose stack (active, live), already in compose order. Not a partial
+        # index: SQLite's planner passed one over for the compose query.
+        Index(
+            "ix_adapters_active_compose",
+            "active",
+            "deleted_at",
+            text("(ordinal IS NULL)"),
+            "ordinal",
+            "name",
+            "id",
+        ),
         Index("ix_adapters_sha256", "sha256"),
     )
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from operator import itemgetter
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import ColumnElement, Select, Text, exists, func, select, true, type_coerce
 from sqlalchemy.orm import Session
 
 from lora_desktop.models.base import utcnow
@@ -61,7 +63,11 @@ def get(lib: Library, ref: str, *, include_deleted: bool = False) -> AdapterOut:
 
 
 def compose_order() -> tuple[object, ...]:
-    """The compose order: ordinal ascending (none last), then name, then id."""
+    """The compose order: ordinal ascending (none last), then name, then id.
+
+    The index ``ix_adapters_compose`` has exactly these expressions, so a page
+    in this order reads only its own rows.
+    """
     return (Adapter.ordinal.is_(None), Adapter.ordinal, Adapter.name, Adapter.id)
 
 
@@ -90,38 +96,71 @@ def list_adapters(
         ValidationFailed: a bad limit, offset, order or filter.
     """
     q = validate(AdapterQuery, query or {})
-    stmt = select(Adapter)
+    # The page and the total filter alike but are planned apart: the page walks the
+    # compose-order index and stops after `limit` rows; the total is best found
+    # from the tag index (IN) or by one plain scan (search text).
+    page_filters: list[ColumnElement[bool]] = []
     if not q.include_deleted:
-        stmt = stmt.where(Adapter.deleted_at.is_(None))
+        page_filters.append(Adapter.deleted_at.is_(None))
     if q.active is not None:
-        stmt = stmt.where(Adapter.active.is_(q.active))
+        page_filters.append(Adapter.active.is_(q.active))
     if q.file_status is not None:
-        stmt = stmt.where(Adapter.file_status == q.file_status)
-    if q.tag:
-        tag = normalise_tag(q.tag)
-        stmt = stmt.where(
-            exists().where(AdapterTag.adapter_id == Adapter.id, AdapterTag.tag == tag)
-        )
+        page_filters.append(Adapter.file_status == q.file_status)
     if q.search and q.search.strip():
         for word in q.search.split():
-            stmt = stmt.where(Adapter.search_text.like(_like_pattern(word), escape="\\"))
+            page_filters.append(Adapter.search_text.like(_like_pattern(word), escape="\\"))
+    count_filters: list[ColumnElement[bool]] = list(page_filters)
+    tag_only = bool(q.tag) and len(page_filters) == (0 if q.include_deleted else 1)
+    if q.tag:
+        tag = normalise_tag(q.tag)
+        page_filters.append(
+            exists().where(AdapterTag.adapter_id == Adapter.id, AdapterTag.tag == tag)
+        )
+        count_filters.append(
+            Adapter.id.in_(select(AdapterTag.adapter_id).where(AdapterTag.tag == tag))
+        )
     with lib.db.read() as session:
-        total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-        rows = session.scalars(_ordered(stmt, q.order_by).limit(q.limit).offset(q.offset))
-        items = [adapter_out(a) for a in rows]
-    return AdapterPage(items=items, total=total, limit=q.limit, offset=q.offset)
+        if tag_only:
+            total = _count_tag(session, tag, include_deleted=q.include_deleted)
+        else:
+            total = (
+                session.scalar(select(func.count()).select_from(Adapter).where(*count_filters))
+                or 0
+            )
+        page = _ordered(select(Adapter).where(*page_filters), q.order_by)
+        items = [adapter_out(a) for a in session.scalars(page.limit(q.limit).offset(q.offset))]
+    return AdapterPage(items=items, total=total or 0, limit=q.limit, offset=q.offset)
+
+
+def _count_tag(session: Session, tag: str, *, include_deleted: bool) -> int:
+    """Count the adapters with ``tag`` from the tag index alone.
+
+    The tag rows with that tag, less those of soft-deleted adapters (usually
+    few): two index lookups instead of a probe per tagged adapter.
+    """
+    tagged = session.scalar(select(func.count()).where(AdapterTag.tag == tag)) or 0
+    if include_deleted:
+        return tagged
+    deleted = session.scalar(
+        select(func.count()).where(
+            AdapterTag.tag == tag,
+            AdapterTag.adapter_id.in_(select(Adapter.id).where(Adapter.deleted_at.is_not(None))),
+        )
+    )
+    return tagged - (deleted or 0)
 
 
 def list_rows(lib: Library) -> list[AdapterRow]:
     """Return every live adapter's list columns in compose order, without ORM objects.
 
-    The window loads these at start: Core rows cost a fraction of ORM instances.
+    The window loads these at start, so this path is lean: Core execution (no ORM
+    loading), positional unpacking, and JSON decoded only for non-empty lists.
     """
     columns = (
         Adapter.id,
         Adapter.name,
         Adapter.version,
-        Adapter.trigger_words,
+        type_coerce(Adapter.trigger_words, Text),
         Adapter.weight,
         Adapter.active,
         Adapter.ordinal,
@@ -129,31 +168,33 @@ def list_rows(lib: Library) -> list[AdapterRow]:
         Adapter.search_text,
     )
     with lib.db.read() as session:
+        connection = session.connection()
         tags: dict[str, list[str]] = defaultdict(list)
-        tag_rows = session.execute(
-            select(AdapterTag.adapter_id, AdapterTag.tag).order_by(
-                AdapterTag.adapter_id, AdapterTag.position
-            )
-        )
-        for adapter_id, tag in tag_rows:
+        tag_rows = connection.execute(
+            select(AdapterTag.adapter_id, AdapterTag.tag, AdapterTag.position)
+        ).all()
+        # Rows come mostly in position order already; sorting here is cheaper than
+        # an ORDER BY the primary-key index can't serve.
+        for adapter_id, tag, _position in sorted(tag_rows, key=itemgetter(2)):
             tags[adapter_id].append(tag)
-        result = session.execute(
+        result = connection.execute(
             select(*columns).where(Adapter.deleted_at.is_(None)).order_by(*compose_order())  # type: ignore[arg-type]
-        )
+        ).all()
+        no_tags: tuple[str, ...] = ()
         return [
             AdapterRow(
-                id=r.id,
-                name=r.name,
-                version=r.version,
-                tags=tuple(tags.get(r.id, ())),
-                trigger_words=tuple(r.trigger_words or ()),
-                weight=r.weight,
-                active=r.active,
-                ordinal=r.ordinal,
-                file_status=r.file_status,
-                search_text=r.search_text,
+                id,
+                name,
+                version,
+                tuple(tags[id]) if id in tags else no_tags,
+                tuple(json.loads(words)) if words and words != "[]" else no_tags,
+                weight,
+                bool(active),
+                ordinal,
+                status,
+                text,
             )
-            for r in result
+            for id, name, version, words, weight, active, ordinal, status, text in result
         ]
 
 
@@ -337,7 +378,7 @@ def counts(lib: Library) -> dict[str, int]:
         row = session.execute(
             select(
                 func.count().filter(live),
-                func.count().filter(live, Adapter.active.is_(True)),
+                func.count().filter(live, Adapter.active == true()),
                 func.count().filter(live, Adapter.file_status == "missing"),
                 func.count().filter(Adapter.deleted_at.is_not(None)),
             )

@@ -15,7 +15,7 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 
 from lora_desktop.models.schemas import ComposeRequest, ComposeResult, DeliveryRef
 from lora_desktop.models.tables import Adapter
@@ -137,7 +137,7 @@ def active_candidates(lib: Library) -> list[Candidate]:
                 Adapter.trigger_words,
                 Adapter.file_status,
             )
-            .where(Adapter.deleted_at.is_(None), Adapter.active.is_(True))
+            .where(Adapter.deleted_at.is_(None), Adapter.active == true())
             .order_by(*compose_order())  # type: ignore[arg-type]
         )
         return [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from lora_desktop.models import tables  # noqa: F401  (registers the tables on Base.metadata)
 from lora_desktop.models.base import Base
 
 config = context.config

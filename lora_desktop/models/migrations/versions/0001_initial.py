@@ -57,7 +57,16 @@ def upgrade() -> None:
         sqlite_where=live,
         postgresql_where=live,
     )
-    op.create_index("ix_adapters_compose", "adapters", ["deleted_at", "active", "ordinal", "name"])
+    op.create_index(
+        "ix_adapters_compose",
+        "adapters",
+        ["deleted_at", sa.text("(ordinal IS NULL)"), "ordinal", "name", "id"],
+    )
+    op.create_index(
+        "ix_adapters_active_compose",
+        "adapters",
+        ["active", "deleted_at", sa.text("(ordinal IS NULL)"), "ordinal", "name", "id"],
+    )
     op.create_index("ix_adapters_sha256", "adapters", ["sha256"])
 
     op.create_table(
