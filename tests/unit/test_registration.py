@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from lora_desktop.services import adapters, registration
 from lora_desktop.services.library import ChangeSet, Library
 from tests.conftest import make_lora
@@ -69,17 +71,11 @@ def test_every_lora_extension_is_accepted_in_any_case(library: Library, lora_dir
 
 
 def test_a_relative_path_is_stored_absolute(
-    library: Library, lora_dir: Path, monkeypatch: object
+    library: Library, lora_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import os
-
     make_lora(lora_dir, "rel.safetensors")
-    cwd = os.getcwd()
-    os.chdir(lora_dir)
-    try:
-        out = registration.register(library, {"file_path": "./rel.safetensors"})
-    finally:
-        os.chdir(cwd)
+    monkeypatch.chdir(lora_dir)
+    out = registration.register(library, {"file_path": "./rel.safetensors"})
     assert out.file_path == str(lora_dir / "rel.safetensors")
 
 
@@ -181,28 +177,24 @@ def test_broken_links_and_unusable_entries_in_a_folder_are_skipped(
 
 
 def test_register_many_reports_progress_and_can_stop(
-    library: Library, lora_dir: Path, monkeypatch: object
+    library: Library, lora_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import pytest
+    monkeypatch.setattr(registration, "BATCH_SIZE", 2)
+    for i in range(5):
+        make_lora(lora_dir, f"f{i}.safetensors")
+    seen: list[tuple[int, int]] = []
 
-    mp = pytest.MonkeyPatch()
-    mp.setattr(registration, "BATCH_SIZE", 2)
-    try:
-        for i in range(5):
-            make_lora(lora_dir, f"f{i}.safetensors")
-        seen: list[tuple[int, int]] = []
-        report = registration.register_many(
-            library, [lora_dir], progress=lambda d, t: seen.append((d, t))
-        )
-        assert seen == [(0, 5), (2, 5), (4, 5), (5, 5)]
-        assert report.added == 5
+    report = registration.register_many(
+        library, [lora_dir], progress=lambda done, total: seen.append((done, total))
+    )
 
-        for i in range(5):
-            make_lora(lora_dir, f"g{i}.safetensors")
-        calls = iter([False, True])
-        stopped = registration.register_many(library, [lora_dir], should_stop=lambda: next(calls))
-        # The first batch of two was committed before the stop.
-        assert len(stopped.entries) == 2
-        assert adapters.list_adapters(library).total == 5 + stopped.added
-    finally:
-        mp.undo()
+    assert seen == [(0, 5), (2, 5), (4, 5), (5, 5)]
+    assert report.added == 5
+
+    for i in range(5):
+        make_lora(lora_dir, f"g{i}.safetensors")
+    calls = iter([False, True])
+    stopped = registration.register_many(library, [lora_dir], should_stop=lambda: next(calls))
+    # The first batch of two was committed before the stop.
+    assert len(stopped.entries) == 2
+    assert adapters.list_adapters(library).total == 5 + stopped.added
