@@ -1,0 +1,427 @@
+"""The adapter list as a Qt item model: the rows of ``services.adapters.list_rows``.
+
+One row per live adapter, in compose order. Column 0 carries the name (display
+role) and the active flag (check-state role); the others show the weight, the
+tags and the file status. The model keeps the rows only as the services'
+frozen DTOs; every change goes through a service and comes back by the
+library's change broadcast (``apply_changes``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractItemModel,
+    QAbstractTableModel,
+    QByteArray,
+    QMimeData,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+    Signal,
+)
+from PySide6.QtGui import QBrush, QColor
+
+from lora_desktop.models.schemas import AdapterOut, AdapterRow
+from lora_desktop.services import adapters as adapter_service
+from lora_desktop.services.compose import format_weight
+from lora_desktop.services.convert import search_text
+from lora_desktop.services.errors import DomainError, NotFound
+from lora_desktop.services.library import ChangeSet, Library
+from lora_desktop.services.ordering import save_order
+from lora_desktop.ui.plain_text import plain_tooltip
+
+log = logging.getLogger(__name__)
+
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+SEARCH_TEXT_ROLE = Qt.ItemDataRole.UserRole + 2
+TAGS_ROLE = Qt.ItemDataRole.UserRole + 3
+ACTIVE_ROLE = Qt.ItemDataRole.UserRole + 4
+
+MIME_IDS = "application/x-lora-desktop-ids"
+
+COL_NAME, COL_WEIGHT, COL_TAGS, COL_STATUS = range(4)
+HEADERS = ("Name", "Weight", "Tags", "File")
+
+# Beyond this many updated ids one reload is cheaper than one query each.
+_PER_ROW_REFRESH_LIMIT = 200
+_MISSING_BRUSH = QBrush(QColor("#c0392b"))
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+def row_from_adapter(adapter: AdapterOut) -> AdapterRow:
+    """The list's view of a full adapter (what ``list_rows`` would return for it)."""
+    return AdapterRow(
+        id=adapter.id,
+        name=adapter.name,
+        version=adapter.version,
+        tags=tuple(adapter.tags),
+        trigger_words=tuple(adapter.trigger_words),
+        weight=adapter.weight,
+        active=adapter.active,
+        ordinal=adapter.ordinal,
+        file_status=adapter.file_status,
+        search_text=search_text(adapter.name, adapter.version, adapter.tags, adapter.trigger_words),
+    )
+
+
+def encode_ids(ids: Iterable[str]) -> QByteArray:
+    """The private MIME payload: ids, one per line."""
+    return QByteArray("\n".join(ids).encode("utf-8"))
+
+
+def decode_ids(data: QMimeData) -> list[str]:
+    """The ids of a private MIME payload (empty if absent)."""
+    if not data.hasFormat(MIME_IDS):
+        return []
+    raw = bytes(data.data(MIME_IDS).data()).decode("utf-8", errors="replace")
+    return [line for line in raw.split("\n") if line]
+
+
+class AdapterListModel(QAbstractTableModel):
+    """Every live adapter, in compose order, with drag-reorder saved as ordinals."""
+
+    error_occurred = Signal(str)
+    """A service refused a change made through the model (the message to show)."""
+
+    def __init__(self, library: Library, parent: Any = None) -> None:
+        super().__init__(parent)
+        self._library = library
+        self._rows: list[AdapterRow] = []
+        self._positions: dict[str, int] | None = None
+        self._own_reorder: frozenset[str] | None = None
+
+    # -- loading and lookup -------------------------------------------------
+
+    def load(self) -> None:
+        """Load every row from the library (a model reset)."""
+        rows = adapter_service.list_rows(self._library)
+        self.beginResetModel()
+        self._rows = rows
+        self._positions = None
+        self.endResetModel()
+
+    @property
+    def rows(self) -> Sequence[AdapterRow]:
+        """The rows, in display order (do not mutate)."""
+        return self._rows
+
+    def row_at(self, row: int) -> AdapterRow:
+        """The DTO shown at ``row``."""
+        return self._rows[row]
+
+    def row_of(self, adapter_id: str) -> int:
+        """The row showing ``adapter_id``, or -1."""
+        if self._positions is None:
+            self._positions = {r.id: i for i, r in enumerate(self._rows)}
+        return self._positions.get(adapter_id, -1)
+
+    def index_of(self, adapter_id: str, column: int = COL_NAME) -> QModelIndex:
+        """The index of ``adapter_id``'s cell (invalid if absent)."""
+        row = self.row_of(adapter_id)
+        return self.index(row, column) if row >= 0 else QModelIndex()
+
+    def counts(self) -> tuple[int, int, int]:
+        """(adapters, active, missing) among the rows."""
+        active = sum(1 for r in self._rows if r.active)
+        missing = sum(1 for r in self._rows if r.file_status == "missing")
+        return len(self._rows), active, missing
+
+    def all_tags(self) -> list[str]:
+        """Every tag used by a row, sorted."""
+        return sorted({tag for r in self._rows for tag in r.tags})
+
+    # -- Qt's read interface ------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """QAbstractItemModel.rowCount: the number of adapters (a flat list)."""
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        """QAbstractItemModel.columnCount."""
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        """QAbstractItemModel.headerData: the column titles."""
+        if (
+            orientation == Qt.Orientation.Horizontal
+            and role == Qt.ItemDataRole.DisplayRole
+            and 0 <= section < len(HEADERS)
+        ):
+            return HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        """QAbstractItemModel.data: name/weight/tags/status, check state, ids."""
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == Qt.ItemDataRole.CheckStateRole and column == COL_NAME:
+            return Qt.CheckState.Checked if row.active else Qt.CheckState.Unchecked
+        if role == ID_ROLE:
+            return row.id
+        if role == ACTIVE_ROLE:
+            return row.active
+        if role == SEARCH_TEXT_ROLE:
+            return row.search_text
+        if role == TAGS_ROLE:
+            return list(row.tags)
+        if role == Qt.ItemDataRole.ToolTipRole and column in (COL_NAME, COL_TAGS):
+            return plain_tooltip(self._display(row, column))
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == COL_WEIGHT:
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and row.file_status != "ok":
+            return _MISSING_BRUSH
+        return None
+
+    @staticmethod
+    def _display(row: AdapterRow, column: int) -> str:
+        if column == COL_NAME:
+            return row.name
+        if column == COL_WEIGHT:
+            return format_weight(row.weight)
+        if column == COL_TAGS:
+            return ", ".join(row.tags)
+        if column == COL_STATUS:
+            return "ok" if row.file_status == "ok" else row.file_status
+        return ""
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        """QAbstractItemModel.flags: rows drag; drops go between rows, never onto one."""
+        if not index.isValid():
+            return Qt.ItemFlag.ItemIsDropEnabled
+        flags = (
+            Qt.ItemFlag.ItemIsEnabled
+            | Qt.ItemFlag.ItemIsSelectable
+            | Qt.ItemFlag.ItemIsDragEnabled
+            | Qt.ItemFlag.ItemNeverHasChildren
+        )
+        if index.column() == COL_NAME:
+            flags |= Qt.ItemFlag.ItemIsUserCheckable
+        return flags
+
+    # -- editing: the active check box -------------------------------------
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        """QAbstractItemModel.setData: the check box (de)activates through the services."""
+        if (
+            not index.isValid()
+            or role != Qt.ItemDataRole.CheckStateRole
+            or index.column() != COL_NAME
+        ):
+            return False
+        checked = value in (Qt.CheckState.Checked, Qt.CheckState.Checked.value, 2, True)
+        return self.set_active([self._rows[index.row()].id], checked)
+
+    def set_active(self, ids: Sequence[str], active: bool) -> bool:
+        """Activate or deactivate adapters through the services; False if one was refused."""
+        ok = True
+        for adapter_id in ids:
+            try:
+                out = adapter_service.set_active(self._library, adapter_id, active)
+            except DomainError as exc:
+                self.error_occurred.emit(exc.detail)
+                ok = False
+                continue
+            self._replace(row_from_adapter(out))
+        return ok
+
+    def _replace(self, row: AdapterRow) -> None:
+        position = self.row_of(row.id)
+        if position < 0 or self._rows[position] == row:
+            return
+        self._rows[position] = row
+        self.dataChanged.emit(self.index(position, 0), self.index(position, len(HEADERS) - 1))
+
+    # -- drag and drop, reordering -----------------------------------------
+
+    def supportedDropActions(self) -> Qt.DropAction:
+        """QAbstractItemModel.supportedDropActions: rows only move."""
+        return Qt.DropAction.MoveAction
+
+    def supportedDragActions(self) -> Qt.DropAction:
+        """QAbstractItemModel.supportedDragActions: rows only move."""
+        return Qt.DropAction.MoveAction
+
+    def mimeTypes(self) -> list[str]:
+        """QAbstractItemModel.mimeTypes: our private id list."""
+        return [MIME_IDS]
+
+    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
+        """QAbstractItemModel.mimeData: the dragged rows' ids, in list order."""
+        rows = sorted({i.row() for i in indexes if i.isValid()})
+        data = QMimeData()
+        data.setData(MIME_IDS, encode_ids(self._rows[r].id for r in rows))
+        return data
+
+    def canDropMimeData(
+        self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Index
+    ) -> bool:
+        """QAbstractItemModel.canDropMimeData: our ids, moved."""
+        return data.hasFormat(MIME_IDS) and action == Qt.DropAction.MoveAction
+
+    def dropMimeData(
+        self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Index
+    ) -> bool:
+        """QAbstractItemModel.dropMimeData: move the dropped ids before ``row`` and save."""
+        if action == Qt.DropAction.IgnoreAction:
+            return True
+        if not self.canDropMimeData(data, action, row, column, parent):
+            return False
+        if parent.isValid():  # dropped onto a row: before it
+            row = parent.row()
+        if row < 0 or row > len(self._rows):
+            row = len(self._rows)
+        return self.move_ids(decode_ids(data), row)
+
+    def moveRows(
+        self,
+        sourceParent: Index,
+        sourceRow: int,
+        count: int,
+        destinationParent: Index,
+        destinationChild: int,
+    ) -> bool:
+        """QAbstractItemModel.moveRows: move a block of rows and save the new order."""
+        size = len(self._rows)
+        if (
+            sourceParent.isValid()
+            or destinationParent.isValid()
+            or count <= 0
+            or sourceRow < 0
+            or sourceRow + count > size
+            or not 0 <= destinationChild <= size
+            or sourceRow <= destinationChild <= sourceRow + count  # a no-op
+        ):
+            return False
+        ids = [r.id for r in self._rows[sourceRow : sourceRow + count]]
+        previous = [r.id for r in self._rows]
+        if not self.beginMoveRows(
+            QModelIndex(), sourceRow, sourceRow + count - 1, QModelIndex(), destinationChild
+        ):
+            return False
+        block = self._rows[sourceRow : sourceRow + count]
+        del self._rows[sourceRow : sourceRow + count]
+        insert_at = destinationChild - count if destinationChild > sourceRow else destinationChild
+        self._rows[insert_at:insert_at] = block
+        self._positions = None
+        self.endMoveRows()
+        return self._save_order(previous, ids)
+
+    def move_ids(self, ids: Sequence[str], destination: int) -> bool:
+        """Move the rows of ``ids`` (kept in list order) to sit before ``destination``.
+
+        ``destination`` counts rows before the move (``rowCount()`` means the end),
+        so a filtered view can pass its visible neighbour's row. Saves at once.
+        """
+        moving = {i for i in ids if self.row_of(i) >= 0}
+        if not moving:
+            return False
+        destination = max(0, min(destination, len(self._rows)))
+        kept = [r for r in self._rows if r.id not in moving]
+        block = [r for r in self._rows if r.id in moving]
+        insert_at = sum(1 for r in self._rows[:destination] if r.id not in moving)
+        new_rows = kept[:insert_at] + block + kept[insert_at:]
+        if [r.id for r in new_rows] == [r.id for r in self._rows]:
+            return False
+        previous = [r.id for r in self._rows]
+        self._relayout(new_rows)
+        return self._save_order(previous, [r.id for r in block])
+
+    def _relayout(self, new_rows: list[AdapterRow]) -> None:
+        """Show ``new_rows`` (same ids, new order), keeping selection and current row."""
+        self.layoutAboutToBeChanged.emit([], QAbstractItemModel.LayoutChangeHint.VerticalSortHint)
+        new_position = {r.id: i for i, r in enumerate(new_rows)}
+        old_indexes = self.persistentIndexList()
+        new_indexes = [
+            self.index(new_position[self._rows[i.row()].id], i.column()) for i in old_indexes
+        ]
+        self._rows = new_rows
+        self._positions = new_position
+        self.changePersistentIndexList(old_indexes, new_indexes)
+        self.layoutChanged.emit([], QAbstractItemModel.LayoutChangeHint.VerticalSortHint)
+
+    def _save_order(self, previous: list[str], moved: list[str]) -> bool:
+        """Save the full order shown; on refusal put the previous order back."""
+        order = [r.id for r in self._rows]
+        try:
+            changed = save_order(self._library, order)
+        except DomainError as exc:
+            log.warning("reorder refused: %s", exc.detail)
+            self.error_occurred.emit(f"The new order was not saved: {exc.detail}")
+            by_id = {r.id: r for r in self._rows}
+            self._relayout([by_id[i] for i in previous if i in by_id])
+            return False
+        self._own_reorder = frozenset(changed)
+        for adapter_id in changed:
+            position = self.row_of(adapter_id)
+            self._rows[position] = self._rows[position].model_copy(update={"ordinal": position})
+        log.debug("moved %d rows; %d ordinals saved", len(moved), len(changed))
+        return True
+
+    # -- the library's change broadcast -------------------------------------
+
+    def apply_changes(self, changes: ChangeSet) -> None:
+        """Bring the rows up to date after a change (on the GUI thread)."""
+        own = self._own_reorder
+        self._own_reorder = None
+        if (
+            own is not None
+            and changes.reordered
+            and not changes.added
+            and not changes.removed
+            and set(changes.updated) <= own
+        ):
+            return  # the echo of our own drag: the rows already show it
+        if changes.added or changes.reordered or len(changes.updated) > _PER_ROW_REFRESH_LIMIT:
+            self.reload()
+            return
+        for adapter_id in changes.removed:
+            self._remove(adapter_id)
+        for adapter_id in changes.updated:
+            try:
+                out = adapter_service.get(self._library, adapter_id)
+            except NotFound:
+                self._remove(adapter_id)
+                continue
+            self._replace(row_from_adapter(out))
+
+    def _remove(self, adapter_id: str) -> None:
+        position = self.row_of(adapter_id)
+        if position < 0:
+            return
+        self.beginRemoveRows(QModelIndex(), position, position)
+        del self._rows[position]
+        self._positions = None
+        self.endRemoveRows()
+
+    def reload(self) -> None:
+        """Reload every row, with the least disruptive signal that fits the change."""
+        new_rows = adapter_service.list_rows(self._library)
+        old_ids = [r.id for r in self._rows]
+        new_ids = [r.id for r in new_rows]
+        if new_ids == old_ids:
+            changed = [
+                i for i, (a, b) in enumerate(zip(self._rows, new_rows, strict=True)) if a != b
+            ]
+            self._rows = new_rows
+            if changed:
+                last = len(HEADERS) - 1
+                self.dataChanged.emit(self.index(changed[0], 0), self.index(changed[-1], last))
+            return
+        if set(new_ids) == set(old_ids):
+            self._relayout(new_rows)
+            return
+        self.beginResetModel()
+        self._rows = new_rows
+        self._positions = None
+        self.endResetModel()

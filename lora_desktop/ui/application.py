@@ -1,0 +1,55 @@
+"""Running the app: the QApplication, the main window, the event loop, the exit status."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from lora_desktop.services.errors import DomainError
+from lora_desktop.ui.main_window import build_main_window
+from lora_desktop.ui.settings import APPLICATION, ORGANISATION
+
+log = logging.getLogger(__name__)
+
+HEADLESS_PLATFORMS = ("offscreen", "minimal")
+
+
+def _headless(app: QApplication) -> bool:
+    return app.platformName() in HEADLESS_PLATFORMS
+
+
+def run_application(database: str | os.PathLike[str] | None) -> int:
+    """Show the window on ``database`` and run until it closes; return the exit status.
+
+    A library that cannot be opened (or is open in another window) is reported in
+    a message box (on stderr too) and gives status 1.
+    """
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
+    app.setOrganizationName(ORGANISATION)
+    app.setApplicationName(APPLICATION)
+    app.setApplicationDisplayName("LoRA Desk")
+    try:
+        window = build_main_window(database)
+    except DomainError as exc:
+        problem = exc.to_problem()
+        print(f"lora-desktop: {problem['title']}: {exc.detail}", file=sys.stderr)  # noqa: T201
+        if not _headless(app):  # nobody could dismiss a box without a display
+            QMessageBox.critical(None, str(problem["title"]), exc.detail)
+        return 1
+    # Ctrl+C in the terminal quits cleanly: Python handles signals only when it
+    # runs, so wake it up now and then.
+    signal.signal(signal.SIGINT, lambda *_: app.quit())
+    wake = QTimer()
+    wake.timeout.connect(lambda: None)
+    wake.start(250)
+    app.aboutToQuit.connect(window.shutdown)
+    window.show()
+    status = app.exec()
+    window.shutdown()
+    return int(status)
