@@ -42,7 +42,7 @@ def save_order(lib: Library, ids: Sequence[str]) -> list[str]:
             .where(Adapter.deleted_at.is_(None))
             .order_by(*compose_order())  # type: ignore[arg-type]
         )
-        current: dict[str, int | None] = dict(rows.tuples().all())
+        current: dict[str, int | None] = {row[0]: row[1] for row in rows}
         unknown = [i for i in listed if i not in current]
         if unknown:
             raise NotFound(f"no live adapter with id {unknown[0]!r}")

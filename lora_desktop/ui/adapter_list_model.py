@@ -339,7 +339,7 @@ class AdapterListModel(QAbstractTableModel):
 
     def _relayout(self, new_rows: list[AdapterRow]) -> None:
         """Show ``new_rows`` (same ids, new order), keeping selection and current row."""
-        self.layoutAboutToBeChanged.emit([], QAbstractItemModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutAboutToBeChanged.emit()
         new_position = {r.id: i for i, r in enumerate(new_rows)}
         old_indexes = self.persistentIndexList()
         new_indexes = [
@@ -348,7 +348,7 @@ class AdapterListModel(QAbstractTableModel):
         self._rows = new_rows
         self._positions = new_position
         self.changePersistentIndexList(old_indexes, new_indexes)
-        self.layoutChanged.emit([], QAbstractItemModel.LayoutChangeHint.VerticalSortHint)
+        self.layoutChanged.emit()
 
     def _save_order(self, previous: list[str], moved: list[str]) -> bool:
         """Save the full order shown; on refusal put the previous order back."""
@@ -364,7 +364,7 @@ class AdapterListModel(QAbstractTableModel):
         self._own_reorder = frozenset(changed)
         for adapter_id in changed:
             position = self.row_of(adapter_id)
-            self._rows[position] = self._rows[position].model_copy(update={"ordinal": position})
+            self._rows[position] = self._rows[position]._replace(ordinal=position)
         log.debug("moved %d rows; %d ordinals saved", len(moved), len(changed))
         return True
 

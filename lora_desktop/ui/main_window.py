@@ -334,8 +334,10 @@ class MainWindow(QMainWindow):
         if self.report_dialog is None:
             self.report_dialog = ImportReportDialog(self)
         self.report_dialog.show_report(self.last_report)
-        self.report_dialog.show()
-        self.report_dialog.raise_()
+        if self.report_dialog.isVisible():
+            self.report_dialog.raise_()  # already open behind the window: bring it up
+        else:
+            self.report_dialog.show()
 
     # -- closing ------------------------------------------------------------
 
