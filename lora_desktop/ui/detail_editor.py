@@ -204,7 +204,7 @@ class DetailEditor(QWidget):
         self.weight_spin.valueChanged.connect(self._on_weight_spin_value_changed)
         self.weight_slider.valueChanged.connect(self._on_weight_slider_value_changed)
         for line in (self.name_edit, self.version_edit, self.tags_edit, self.archetype_edit):
-            line.textEdited.connect(self._on_field_changed)
+            line.textChanged.connect(self._on_field_changed)
         for text in (self.trigger_words_edit, self.notes_edit):
             text.textChanged.connect(self._on_field_changed)
         self.weight_spin.valueChanged.connect(self._on_field_changed)

@@ -44,8 +44,8 @@ def acquire_library_lock(database_file: Path | None) -> QLockFile | None:
     if lock.tryLock(0):
         log.debug("locked %s", path)
         return lock
-    found, pid, host, _app = lock.getLockInfo()
-    holder = f" by process {pid} on {host or 'this machine'}" if found else ""
+    pid, host, _app = lock.getLockInfo()
+    holder = f" by process {pid} on {host or 'this machine'}" if pid > 0 else ""
     raise LibraryAlreadyOpen(
         f"The library {database_file} is already open{holder}. "
         "Switch to that window, or close it first."

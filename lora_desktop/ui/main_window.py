@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QLockFile, QModelIndex, QSettings, Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QUndoStack
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -240,13 +240,15 @@ class MainWindow(QMainWindow):
         geometry = keys.read_bytes(settings, keys.KEY_GEOMETRY)
         if geometry is not None:
             self.restoreGeometry(geometry)
-        for key, splitter in (
-            (keys.KEY_MAIN_SPLITTER, self.main_splitter),
-            (keys.KEY_SIDE_SPLITTER, self.side_splitter),
-        ):
-            state = keys.read_bytes(settings, key)
-            if state is not None:
-                splitter.restoreState(state)
+        # Splitter sizes only stick once the window has its real size: at first show.
+        self._splitter_states = [
+            (splitter, state)
+            for key, splitter in (
+                (keys.KEY_MAIN_SPLITTER, self.main_splitter),
+                (keys.KEY_SIDE_SPLITTER, self.side_splitter),
+            )
+            if (state := keys.read_bytes(settings, key)) is not None
+        ]
         state = keys.load_filter(settings)
         self.search_field.setText(state.search)
         self.active_only_toggle.setChecked(state.active_only)
@@ -341,6 +343,15 @@ class MainWindow(QMainWindow):
 
     # -- closing ------------------------------------------------------------
 
+    def showEvent(self, event: QShowEvent) -> None:
+        """QWidget.showEvent: put the remembered splitter positions back, once."""
+        super().showEvent(event)
+        states, self._splitter_states = self._splitter_states, []
+        if states:
+            self.layout().activate()  # give the splitters their final size first
+        for splitter, state in states:
+            splitter.restoreState(state)
+
     def closeEvent(self, event: QCloseEvent) -> None:
         """QWidget.closeEvent: stop background work, save state, release the library."""
         self.shutdown()
@@ -365,6 +376,11 @@ class MainWindow(QMainWindow):
         if self._lock is not None:
             self._lock.unlock()
             self._lock = None
+
+    @property
+    def library(self) -> Library:
+        """The library this window shows (changes made through it show at once)."""
+        return self._library
 
     @property
     def is_closed(self) -> bool:

@@ -26,12 +26,12 @@ def _clear_clipboard_at_exit() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
-def _temporary_settings(tmp_path: Path) -> Iterator[Path]:
+def _temporary_settings(tmp_path: Path) -> Path:
     """Every test reads and writes its own settings, never the user's."""
     folder = tmp_path / "settings"
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
     QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, str(folder))
-    yield folder
+    return folder
 
 
 WindowFactory = Callable[[], MainWindow]
@@ -82,3 +82,9 @@ def drop_urls(target: QWidget, urls: Sequence[QUrl]) -> QDropEvent:
     # ``mime`` must outlive the events: keep it referenced until here.
     del mime
     return drop
+
+
+def activate(qtbot: QtBot, window: QWidget) -> None:
+    """Make ``window`` the active window (shortcuts only reach the active window)."""
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)

@@ -1,0 +1,132 @@
+"""Quitting while a big import runs: the window closes fast, the library stays intact."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QUrl
+from pytestqt.qtbot import QtBot
+
+from lora_desktop.app import create_main_window
+from lora_desktop.services import adapters
+from lora_desktop.services.library import open_library
+from tests.gui.conftest import WindowFactory, drop_urls
+
+pytestmark = pytest.mark.gui
+
+BIG = 5_000
+
+
+@pytest.fixture
+def big_folder(tmp_path: Path) -> Path:
+    """5,000 (empty) LoRA files in nested folders."""
+    folder = tmp_path / "big"
+    for i in range(BIG):
+        sub = folder / f"set{i // 500:02d}"
+        if i % 500 == 0:
+            sub.mkdir(parents=True)
+        (sub / f"lora_{i:05d}.safetensors").touch()
+    return folder
+
+
+def check_intact(db_path: Path) -> int:
+    """Assert the database file is sound and every row is readable; return the row count."""
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    lib = open_library(db_path)
+    try:
+        rows = adapters.list_rows(lib)
+        assert adapters.counts(lib)["adapters"] == len(rows)
+        return len(rows)
+    finally:
+        lib.close()
+
+
+def test_closing_during_a_big_import_stops_it(
+    open_window: WindowFactory, big_folder: Path, db_path: Path, qtbot: QtBot
+) -> None:
+    window = open_window()
+    with qtbot.waitSignal(window.imports.progress, timeout=20_000):
+        drop_urls(window, [QUrl.fromLocalFile(str(big_folder))])
+    assert window.imports.busy
+    started = time.monotonic()
+    window.close()
+    assert time.monotonic() - started < 5.0
+    assert window.is_closed
+    assert not window.runner.busy
+    count = check_intact(db_path)
+    # Files are committed in batches: a stopped import keeps whole batches only.
+    assert count % 1000 == 0 or count == BIG
+    # The lock went with the window: the library opens again.
+    again = create_main_window(db_path)
+    qtbot.addWidget(again)
+    again.close()
+
+
+SCRIPT = textwrap.dedent(
+    """
+    import sys, time
+    from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+    from lora_desktop.app import create_main_window
+
+    app = QApplication(sys.argv[:1])
+    window = create_main_window(sys.argv[1])
+    window.show()
+
+    def close_now(done, total):
+        if window.is_closed:
+            return
+        print("closing", flush=True)
+        window.close()
+        app.quit()
+
+    window.imports.progress.connect(close_now)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(sys.argv[2])])
+    actions = Qt.DropAction.CopyAction
+    point = QPointF(10, 10)
+    buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    QApplication.sendEvent(window, QDragEnterEvent(point, actions, mime, buttons, mods))
+    QApplication.sendEvent(window, QDropEvent(point, actions, mime, buttons, mods))
+    sys.exit(app.exec())
+    """
+)
+
+
+def test_process_exits_zero_within_five_seconds_during_import(
+    big_folder: Path, db_path: Path, tmp_path: Path
+) -> None:
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+    with subprocess.Popen(
+        [sys.executable, "-c", SCRIPT, str(db_path), str(big_folder)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    ) as process:
+        assert process.stdout is not None
+        assert process.stderr is not None
+        try:
+            line = process.stdout.readline()
+            started = time.monotonic()
+            status = process.wait(timeout=5)
+            elapsed = time.monotonic() - started
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        stderr = process.stderr.read()
+    assert line.strip() == "closing", stderr
+    assert status == 0, stderr
+    assert elapsed < 5.0
+    assert "Traceback" not in stderr
+    check_intact(db_path)
