@@ -106,6 +106,8 @@ def list_adapters(
         page_filters.append(Adapter.active.is_(q.active))
     if q.file_status is not None:
         page_filters.append(Adapter.file_status == q.file_status)
+    if q.base_model is not None and q.base_model.strip():
+        page_filters.append(func.lower(Adapter.base_model) == q.base_model.strip().lower())
     if q.search and q.search.strip():
         for word in q.search.split():
             page_filters.append(Adapter.search_text.like(_like_pattern(word), escape="\\"))
@@ -124,8 +126,7 @@ def list_adapters(
             total = _count_tag(session, tag, include_deleted=q.include_deleted)
         else:
             total = (
-                session.scalar(select(func.count()).select_from(Adapter).where(*count_filters))
-                or 0
+                session.scalar(select(func.count()).select_from(Adapter).where(*count_filters)) or 0
             )
         page = _ordered(select(Adapter).where(*page_filters), q.order_by)
         items = [adapter_out(a) for a in session.scalars(page.limit(q.limit).offset(q.offset))]
@@ -166,6 +167,11 @@ def list_rows(lib: Library) -> list[AdapterRow]:
         Adapter.ordinal,
         Adapter.file_status,
         Adapter.search_text,
+        Adapter.base_model,
+        Adapter.sha256,
+        Adapter.preview_path,
+        Adapter.dangerous,
+        Adapter.incomplete,
     )
     with lib.db.read() as session:
         connection = session.connection()
@@ -193,8 +199,28 @@ def list_rows(lib: Library) -> list[AdapterRow]:
                 ordinal,
                 status,
                 text,
+                base_model,
+                sha256,
+                preview,
+                bool(dangerous),
+                bool(incomplete),
             )
-            for id, name, version, words, weight, active, ordinal, status, text in result
+            for (
+                id,
+                name,
+                version,
+                words,
+                weight,
+                active,
+                ordinal,
+                status,
+                text,
+                base_model,
+                sha256,
+                preview,
+                dangerous,
+                incomplete,
+            ) in result
         ]
 
 
@@ -211,8 +237,33 @@ def _check_name_free(session: Session, name: str, own_id: str | None) -> None:
         )
 
 
-def update_adapter(lib: Library, ref: str, patch: AdapterPatch | dict[str, object]) -> AdapterOut:
+EDITABLE_FROM_FILES = frozenset(
+    {"title", "base_model", "trigger_words", "weight", "notes", "description", "tags"}
+    | {"preview_path"}
+)
+"""Fields sidecars or headers fill; once the artist changes one, it is marked edited."""
+
+
+def _file_fields(adapter: Adapter) -> dict[str, object]:
+    values = {name: getattr(adapter, name) for name in EDITABLE_FROM_FILES if name != "tags"}
+    values["tags"] = [t.tag for t in adapter.tags]
+    values["trigger_words"] = list(adapter.trigger_words or [])
+    return values
+
+
+def update_adapter(
+    lib: Library,
+    ref: str,
+    patch: AdapterPatch | dict[str, object],
+    *,
+    confirm_dangerous: bool = False,
+) -> AdapterOut:
     """Change only the fields given in ``patch``.
+
+    A field a sidecar or header could fill (title, base model, trigger words, weight,
+    notes, description, tags, preview) that this patch changes is marked edited, so
+    later imports leave it alone. Activating a dangerous adapter needs
+    ``confirm_dangerous``, as in ``set_active``.
 
     Raises:
         NotFound: no such adapter.
@@ -227,6 +278,9 @@ def update_adapter(lib: Library, ref: str, patch: AdapterPatch | dict[str, objec
             raise ValidationFailed.field(name, "must not be empty")
     with lib.db.write() as session:
         adapter = load(session, ref)
+        if "active" in fields and p.active and not adapter.active:
+            _check_not_dangerous(adapter, confirm_dangerous)
+        before = _file_fields(adapter)
         if "name" in fields and p.name != adapter.name:
             assert p.name is not None
             _check_name_free(session, p.name, adapter.id)
@@ -234,12 +288,21 @@ def update_adapter(lib: Library, ref: str, patch: AdapterPatch | dict[str, objec
         for name in ("version", "weight", "active", "ordinal", "archetype", "notes"):
             if name in fields:
                 setattr(adapter, name, getattr(p, name))
+        for name in ("title", "description", "base_model", "preview_path"):
+            if name in fields:
+                value = getattr(p, name)
+                setattr(adapter, name, value.strip() or None if isinstance(value, str) else None)
+
         if "archetype_confidence" in fields:
             adapter.archetype_confidence = p.archetype_confidence
         if "trigger_words" in fields:
             adapter.trigger_words = list(p.trigger_words or [])
         if "tags" in fields:
             set_tags(adapter, list(p.tags or []))
+        after = _file_fields(adapter)
+        changed = {name for name in fields & EDITABLE_FROM_FILES if before[name] != after[name]}
+        if changed - set(adapter.edited_fields or []):
+            adapter.edited_fields = sorted(set(adapter.edited_fields or []) | changed)
         refresh_search_text(adapter)
         adapter.updated_at = utcnow()
         session.flush()
@@ -298,12 +361,33 @@ def restore_adapter(lib: Library, adapter_id: str) -> AdapterOut:
     return out
 
 
-def set_active(lib: Library, ref: str, active: bool, *, ordinal: int | None = None) -> AdapterOut:
+def _check_not_dangerous(adapter: Adapter, confirmed: bool) -> None:
+    if adapter.dangerous and not confirmed:
+        offending = ", ".join((adapter.dangerous_globals or [])[:5]) or "unknown code"
+        raise Conflict(
+            f"{adapter.name} is a pickle file that would run code when loaded "
+            f"({offending}); confirm to activate it anyway",
+            [InvalidParam("confirm_dangerous", "this adapter is dangerous; confirm first")],
+        )
+
+
+def set_active(
+    lib: Library,
+    ref: str,
+    active: bool,
+    *,
+    ordinal: int | None = None,
+    confirm_dangerous: bool = False,
+) -> AdapterOut:
     """Activate or deactivate (idempotent); ``ordinal`` given also sets the position.
+
+    Activating an adapter marked dangerous (a pickle that would import code) needs
+    ``confirm_dangerous=True``: the artist confirmed it.
 
     Raises:
         NotFound: no such adapter.
         ValidationFailed: a bad ordinal.
+        Conflict: a dangerous adapter without ``confirm_dangerous`` (field ``confirm_dangerous``).
     """
     patch: dict[str, object] = {"active": active}
     if ordinal is not None:
@@ -311,6 +395,8 @@ def set_active(lib: Library, ref: str, active: bool, *, ordinal: int | None = No
     p = validate(AdapterPatch, patch)
     with lib.db.write() as session:
         adapter = load(session, ref)
+        if active and not adapter.active:
+            _check_not_dangerous(adapter, confirm_dangerous)
         changed = adapter.active != active or (ordinal is not None and adapter.ordinal != ordinal)
         adapter.active = active
         if ordinal is not None:
@@ -324,9 +410,15 @@ def set_active(lib: Library, ref: str, active: bool, *, ordinal: int | None = No
     return out
 
 
-def activate(lib: Library, ref: str, *, ordinal: int | None = None) -> AdapterOut:
-    """Mark an adapter active; idempotent. Without ``ordinal`` its position is unchanged."""
-    return set_active(lib, ref, True, ordinal=ordinal)
+def activate(
+    lib: Library, ref: str, *, ordinal: int | None = None, confirm_dangerous: bool = False
+) -> AdapterOut:
+    """Mark an adapter active; idempotent. Without ``ordinal`` its position is unchanged.
+
+    Raises:
+        Conflict: the adapter is dangerous and ``confirm_dangerous`` is False.
+    """
+    return set_active(lib, ref, True, ordinal=ordinal, confirm_dangerous=confirm_dangerous)
 
 
 def deactivate(lib: Library, ref: str) -> AdapterOut:
