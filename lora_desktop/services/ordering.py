@@ -11,12 +11,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy.orm import Session
 
 from lora_desktop.models.base import utcnow
 from lora_desktop.models.tables import Adapter
 from lora_desktop.services.adapters import compose_order
 from lora_desktop.services.errors import NotFound, ValidationFailed
 from lora_desktop.services.library import ChangeSet, Library
+
+# SQLite caps bound parameters per statement; stay far below.
+_IN_LIST_MAX = 500
 
 
 def save_order(lib: Library, ids: Sequence[str]) -> list[str]:
@@ -37,10 +41,10 @@ def save_order(lib: Library, ids: Sequence[str]) -> list[str]:
     if len(set(listed)) != len(listed):
         raise ValidationFailed.field("ids", "an adapter is listed twice")
     with lib.db.write() as session:
+        # No ORDER BY over the whole table: only followers (adapters the caller did
+        # not list, e.g. added meanwhile) need the compose order, and they are few.
         rows = session.execute(
-            select(Adapter.id, Adapter.ordinal)
-            .where(Adapter.deleted_at.is_(None))
-            .order_by(*compose_order())  # type: ignore[arg-type]
+            select(Adapter.id, Adapter.ordinal).where(Adapter.deleted_at.is_(None))
         )
         current: dict[str, int | None] = {row[0]: row[1] for row in rows}
         unknown = [i for i in listed if i not in current]
@@ -48,6 +52,8 @@ def save_order(lib: Library, ids: Sequence[str]) -> list[str]:
             raise NotFound(f"no live adapter with id {unknown[0]!r}")
         chosen = set(listed)
         followers = [i for i, o in current.items() if i not in chosen and o is not None]
+        if followers:
+            followers = _in_compose_order(session, followers)
         changes = [
             (adapter_id, position)
             for position, adapter_id in enumerate([*listed, *followers])
@@ -83,3 +89,14 @@ def _write_ordinals(conn: Connection, changes: list[tuple[str, int]]) -> None:
         .execution_options(synchronize_session=False)
     )
     conn.execute(stmt, [{"row_id": i, "new_ordinal": o} for i, o in changes])
+
+
+def _in_compose_order(session: Session, ids: list[str]) -> list[str]:
+    """``ids`` sorted in compose order (a bounded IN list, else one ordered scan)."""
+    order = compose_order()
+    if len(ids) <= _IN_LIST_MAX:
+        stmt = select(Adapter.id).where(Adapter.id.in_(ids))
+        return list(session.scalars(stmt.order_by(*order)))  # type: ignore[arg-type]
+    wanted = set(ids)
+    stmt = select(Adapter.id).where(Adapter.deleted_at.is_(None))
+    return [i for i in session.scalars(stmt.order_by(*order)) if i in wanted]  # type: ignore[arg-type]

@@ -9,10 +9,12 @@ words) with plain substring checks.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QSortFilterProxyModel
 
+from lora_desktop.models.schemas import AdapterRow
 from lora_desktop.ui.adapter_list_model import AdapterListModel
 
 log = logging.getLogger(__name__)
@@ -27,6 +29,8 @@ class AdapterFilterProxy(QSortFilterProxyModel):
         self._active_only = False
         self._tag = ""
         self._adapters: AdapterListModel | None = None
+        self._accepted: list[bool] = []
+        self._accepted_generation = -1
 
     def setSourceModel(self, model: Any) -> None:
         """QAbstractProxyModel.setSourceModel: an ``AdapterListModel``."""
@@ -64,18 +68,31 @@ class AdapterFilterProxy(QSortFilterProxyModel):
             return
         self.beginFilterChange()
         self._words, self._active_only, self._tag = words, active, wanted_tag
+        self._accepted_generation = -1
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(
         self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
     ) -> bool:
         """QSortFilterProxyModel.filterAcceptsRow: every word in the row's search text."""
-        if self._adapters is None:
+        adapters = self._adapters
+        if adapters is None or not (self._words or self._active_only or self._tag):
             return True
-        row = self._adapters.rows[source_row]
-        if self._active_only and not row.active:
-            return False
-        if self._tag and self._tag not in row.tags:
-            return False
-        text = row.search_text
-        return all(word in text for word in self._words)
+        if self._accepted_generation != adapters.generation:
+            # One pass over every row per filter (or rows) change; Qt then asks row
+            # by row, and each answer is a list lookup.
+            self._accepted = self._match_all(adapters.rows)
+            self._accepted_generation = adapters.generation
+        return self._accepted[source_row]
+
+    def _match_all(self, rows: Sequence[AdapterRow]) -> list[bool]:
+        """Whether each row passes the filter (plain comprehensions: 50,000 rows in ms)."""
+        words, active_only, tag = self._words, self._active_only, self._tag
+        ok = [True] * len(rows)
+        if active_only:
+            ok = [o and r.active for o, r in zip(ok, rows, strict=True)]
+        if tag:
+            ok = [o and tag in r.tags for o, r in zip(ok, rows, strict=True)]
+        for word in words:
+            ok = [o and word in r.search_text for o, r in zip(ok, rows, strict=True)]
+        return ok

@@ -26,7 +26,6 @@ from PySide6.QtGui import QBrush, QColor
 
 from lora_desktop.models.schemas import AdapterOut, AdapterRow
 from lora_desktop.services import adapters as adapter_service
-from lora_desktop.services.compose import format_weight
 from lora_desktop.services.convert import search_text
 from lora_desktop.services.errors import DomainError, NotFound
 from lora_desktop.services.library import ChangeSet, Library
@@ -50,6 +49,29 @@ _PER_ROW_REFRESH_LIMIT = 200
 _MISSING_BRUSH = QBrush(QColor("#c0392b"))
 
 Index = QModelIndex | QPersistentModelIndex
+
+# flags() runs for every row the view lays out: build the values once.
+_ROOT_FLAGS = Qt.ItemFlag.ItemIsDropEnabled
+_CELL_FLAGS = (
+    Qt.ItemFlag.ItemIsEnabled
+    | Qt.ItemFlag.ItemIsSelectable
+    | Qt.ItemFlag.ItemIsDragEnabled
+    | Qt.ItemFlag.ItemNeverHasChildren
+)
+_NAME_FLAGS = _CELL_FLAGS | Qt.ItemFlag.ItemIsUserCheckable
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_CHECK = Qt.ItemDataRole.CheckStateRole
+
+
+def format_weight(weight: float) -> str:
+    """A weight as the token writes it: at most 3 decimals, trailing zeros dropped.
+
+    The same rule as ``services.compose.format_weight`` (a test pins them equal);
+    importing that module here would pull in the delivery runners before the
+    list first paints.
+    """
+    text = f"{round(weight, 3):.3f}".rstrip("0").rstrip(".")
+    return "0" if text in ("-0", "") else text
 
 
 def row_from_adapter(adapter: AdapterOut) -> AdapterRow:
@@ -93,6 +115,8 @@ class AdapterListModel(QAbstractTableModel):
         self._rows: list[AdapterRow] = []
         self._positions: dict[str, int] | None = None
         self._own_reorder: frozenset[str] | None = None
+        self.generation = 0
+        """Bumped by every change to the rows: filters cache per generation."""
 
     # -- loading and lookup -------------------------------------------------
 
@@ -102,6 +126,7 @@ class AdapterListModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows = rows
         self._positions = None
+        self.generation += 1
         self.endResetModel()
 
     @property
@@ -162,9 +187,9 @@ class AdapterListModel(QAbstractTableModel):
             return None
         row = self._rows[index.row()]
         column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == _DISPLAY:
             return self._display(row, column)
-        if role == Qt.ItemDataRole.CheckStateRole and column == COL_NAME:
+        if role == _CHECK and column == COL_NAME:
             return Qt.CheckState.Checked if row.active else Qt.CheckState.Unchecked
         if role == ID_ROLE:
             return row.id
@@ -197,16 +222,8 @@ class AdapterListModel(QAbstractTableModel):
     def flags(self, index: Index) -> Qt.ItemFlag:
         """QAbstractItemModel.flags: rows drag; drops go between rows, never onto one."""
         if not index.isValid():
-            return Qt.ItemFlag.ItemIsDropEnabled
-        flags = (
-            Qt.ItemFlag.ItemIsEnabled
-            | Qt.ItemFlag.ItemIsSelectable
-            | Qt.ItemFlag.ItemIsDragEnabled
-            | Qt.ItemFlag.ItemNeverHasChildren
-        )
-        if index.column() == COL_NAME:
-            flags |= Qt.ItemFlag.ItemIsUserCheckable
-        return flags
+            return _ROOT_FLAGS
+        return _NAME_FLAGS if index.column() == COL_NAME else _CELL_FLAGS
 
     # -- editing: the active check box -------------------------------------
 
@@ -239,6 +256,7 @@ class AdapterListModel(QAbstractTableModel):
         if position < 0 or self._rows[position] == row:
             return
         self._rows[position] = row
+        self.generation += 1
         self.dataChanged.emit(self.index(position, 0), self.index(position, len(HEADERS) - 1))
 
     # -- drag and drop, reordering -----------------------------------------
@@ -313,6 +331,7 @@ class AdapterListModel(QAbstractTableModel):
         insert_at = destinationChild - count if destinationChild > sourceRow else destinationChild
         self._rows[insert_at:insert_at] = block
         self._positions = None
+        self.generation += 1
         self.endMoveRows()
         return self._save_order(previous, ids)
 
@@ -346,6 +365,7 @@ class AdapterListModel(QAbstractTableModel):
         ]
         self._rows = new_rows
         self._positions = new_position
+        self.generation += 1
         self.changePersistentIndexList(old_indexes, new_indexes)
         self.layoutChanged.emit()
 
@@ -364,6 +384,7 @@ class AdapterListModel(QAbstractTableModel):
         for adapter_id in changed:
             position = self.row_of(adapter_id)
             self._rows[position] = self._rows[position]._replace(ordinal=position)
+        self.generation += 1
         log.debug("moved %d rows; %d ordinals saved", len(moved), len(changed))
         return True
 
@@ -401,6 +422,7 @@ class AdapterListModel(QAbstractTableModel):
         self.beginRemoveRows(QModelIndex(), position, position)
         del self._rows[position]
         self._positions = None
+        self.generation += 1
         self.endRemoveRows()
 
     def reload(self) -> None:
@@ -413,6 +435,7 @@ class AdapterListModel(QAbstractTableModel):
                 i for i, (a, b) in enumerate(zip(self._rows, new_rows, strict=True)) if a != b
             ]
             self._rows = new_rows
+            self.generation += 1
             if changed:
                 last = len(HEADERS) - 1
                 self.dataChanged.emit(self.index(changed[0], 0), self.index(changed[-1], last))
@@ -423,4 +446,5 @@ class AdapterListModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows = new_rows
         self._positions = None
+        self.generation += 1
         self.endResetModel()

@@ -20,7 +20,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lora_desktop.services.compose import compose
 from lora_desktop.services.errors import DomainError
 from lora_desktop.services.library import Library
 
@@ -132,6 +131,10 @@ class ComposePanel(QWidget):
             "suffix": self.suffix_edit.text(),
             "include_trigger_words": self.include_triggers_check.isChecked(),
         }
+        # Imported on first use: it brings the delivery runners (httpx), which the
+        # window does not need before its first paint.
+        from lora_desktop.services.compose import compose
+
         try:
             result = compose(self._library, request)
         except DomainError as exc:

@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self._refresh_tags()
         self._refresh_counts()
-        self.compose_panel.refresh()
+        self.compose_panel.schedule_refresh()  # after the first paint
 
         self.bridge = LibraryBridge(library, self)
         self.bridge.changed.connect(self._on_bridge_changed)

@@ -1,0 +1,184 @@
+"""Main window benchmark: first paint, keystroke refilter, drag-reorder save, memory.
+
+Usage:
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/window_bench.py [N ...]
+
+Default sizes: 10000 and 50000 adapters. Each library is built once (empty
+``.safetensors`` files registered with ``register_many``) under
+``$TMPDIR/lora-desk-window-bench``; the measured part runs in a fresh Python
+process per size, so "first paint" counts from a real process start (the
+parent takes the time just before it starts the child).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGETS = {
+    10_000: {"first_paint_s": 1.0, "keystroke_ms": 50, "reorder_save_ms": 100, "rss_mb": 300},
+    50_000: {"first_paint_s": 2.0, "keystroke_ms": 100},
+}
+WORK = Path(tempfile.gettempdir()) / "lora-desk-window-bench"
+
+
+def build_library(n: int) -> Path:
+    """A library of ``n`` adapters (reused when it already holds them)."""
+    from lora_desktop.services import adapters
+    from lora_desktop.services.library import open_library
+    from lora_desktop.services.registration import register_many
+
+    root = WORK / f"n{n}"
+    files = root / "files"
+    database = root / "library.sqlite3"
+    files.mkdir(parents=True, exist_ok=True)
+    for i in range(n):
+        path = files / f"d{i // 1000:03d}" / f"lora_{i:06d}.safetensors"
+        if i % 1000 == 0:
+            path.parent.mkdir(exist_ok=True)
+        if not path.exists():
+            path.touch()
+    lib = open_library(database)
+    try:
+        if adapters.counts(lib)["adapters"] != n:
+            started = time.perf_counter()
+            register_many(lib, [files])
+            print(f"  registered {n} adapters in {time.perf_counter() - started:.1f} s")
+            rows = adapters.list_rows(lib)
+            # Give some rows tags and activity so filters have something to do.
+            for row in rows[:: max(1, n // 50)]:
+                adapters.update_adapter(lib, row.id, {"tags": ["style"], "active": True})
+    finally:
+        lib.close()
+    return database
+
+
+def child(database: str, started_at: float) -> None:
+    """The measured process: open the window, paint, type, drag; print one JSON line."""
+    from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from lora_desktop.ui.main_window import build_main_window
+
+    settings_dir = tempfile.mkdtemp(prefix="lora-desk-bench-settings-")
+    QSettings.setDefaultFormat(QSettings.Format.IniFormat)
+    QSettings.setPath(QSettings.Format.IniFormat, QSettings.Scope.UserScope, settings_dir)
+    app = QApplication(sys.argv[:1])
+    window = build_main_window(database)
+    painted: dict[str, float] = {}
+
+    class PaintWatch(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint and "paint" not in painted:
+                # Stamp once this paint (and everything queued before it) is done.
+                QTimer.singleShot(0, lambda: painted.setdefault("paint", time.time()))
+            return False
+
+    watch = PaintWatch()
+    window.list_view.viewport().installEventFilter(watch)
+    window.show()
+    while "paint" not in painted:
+        app.processEvents()
+    first_paint = painted["paint"] - started_at
+    rows = window.model.rowCount()
+
+    # Keystrokes: type a query one key at a time, then erase it.
+    field = window.search_field
+    field.setFocus()
+    timings: list[float] = []
+    for key in "lora_0012":
+        begin = time.perf_counter()
+        QTest.keyClicks(field, key)
+        app.processEvents()
+        timings.append(time.perf_counter() - begin)
+    for _ in range(9):
+        begin = time.perf_counter()
+        QTest.keyClick(field, Qt.Key.Key_Backspace)
+        app.processEvents()
+        timings.append(time.perf_counter() - begin)
+
+    # Drag-reorder saves: move a row from the middle near the top, several times.
+    model = window.model
+    from PySide6.QtCore import QModelIndex
+
+    saves: list[float] = []
+    for step in range(5):
+        source = rows // 2 + step * 7
+        begin = time.perf_counter()
+        ok = model.moveRows(QModelIndex(), source, 1, QModelIndex(), 3 + step)
+        saves.append(time.perf_counter() - begin)
+        assert ok
+        app.processEvents()
+    rss_kb = peak_kb = 0
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                rss_kb = int(line.split()[1])
+            elif line.startswith("VmHWM:"):
+                peak_kb = int(line.split()[1])
+    window.close()
+    print(
+        json.dumps(
+            {
+                "rows": rows,
+                "first_paint_s": round(first_paint, 3),
+                "keystroke_ms_median": round(statistics.median(timings) * 1000, 1),
+                "keystroke_ms_max": round(max(timings) * 1000, 1),
+                "reorder_save_ms_median": round(statistics.median(saves) * 1000, 1),
+                "reorder_save_ms_max": round(max(saves) * 1000, 1),
+                "rss_mb": round(rss_kb / 1024),
+                "peak_rss_mb": round(peak_kb / 1024),
+            }
+        )
+    )
+
+
+def measure(n: int) -> dict[str, float]:
+    """Run the measured child on the library of ``n`` adapters."""
+    database = build_library(n)
+    env = dict(os.environ)
+    env.setdefault("QT_QPA_PLATFORM", "offscreen")
+    # Warm the file cache once, as on a desktop where the app ran before.
+    subprocess.run(
+        [sys.executable, __file__, "--child", str(database), str(time.time())],
+        env=env, capture_output=True, check=True,
+    )  # fmt: skip
+    started = time.time()
+    done = subprocess.run(
+        [sys.executable, __file__, "--child", str(database), str(started)],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))
+
+
+def main(argv: list[str]) -> int:
+    """Measure each size and compare with its targets."""
+    if len(argv) > 1 and argv[1] == "--child":
+        child(argv[2], float(argv[3]))
+        return 0
+    sizes = [int(a) for a in argv[1:]] or [10_000, 50_000]
+    failed = False
+    for n in sizes:
+        print(f"{n} adapters:")
+        result = measure(n)
+        for key, value in result.items():
+            print(f"  {key:24} {value}")
+        for key, limit in TARGETS.get(n, {}).items():
+            measured = next(v for k, v in result.items() if k.startswith(key))
+            if key in ("keystroke_ms", "reorder_save_ms"):
+                measured = result[f"{key}_max"]
+            verdict = "ok" if measured <= limit else "MISSED"
+            failed |= verdict != "ok"
+            print(f"  target {key} <= {limit}: {measured} {verdict}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv))
