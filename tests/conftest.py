@@ -84,3 +84,84 @@ def db_snapshot(lib: Library) -> dict[str, list[tuple[object, ...]]]:
             )
             for table in tables
         }
+
+
+class ScriptedServer:
+    """A real HTTP server on 127.0.0.1, in a thread, answering POSTs from a script.
+
+    ``replies`` holds ``(status, headers, body)`` in the order they are given; the
+    last one repeats. ``requests`` records each request's path, headers and body.
+    A reply with status 0 blocks until ``release`` is set (a runtime that hangs).
+    """
+
+    def __init__(self) -> None:
+        import http.server
+        import threading
+
+        self.replies: list[tuple[int, dict[str, str], bytes]] = [(200, {}, b'{"ok": true}')]
+        self.requests: list[dict[str, object]] = []
+        self.release = threading.Event()
+        owner = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                owner.requests.append(
+                    {
+                        "path": self.path,
+                        "headers": dict(self.headers.items()),
+                        "body": self.rfile.read(length),
+                    }
+                )
+                index = min(len(owner.requests), len(owner.replies)) - 1
+                status, headers, body = owner.replies[index]
+                if status == 0:
+                    owner.release.wait(30)
+                    return
+                self.send_response(status)
+                for name, value in {"Content-Type": "application/json", **headers}.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Quiet: the test reads ``requests`` instead."""
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        """The URL of the path ``/generate`` on this server."""
+        return f"http://127.0.0.1:{self.server.server_address[1]}/generate"
+
+    def close(self) -> None:
+        """Stop serving and free the port."""
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join()
+
+
+@pytest.fixture
+def http_server() -> Iterator[ScriptedServer]:
+    """A scripted HTTP runtime on 127.0.0.1, stopped after the test."""
+    server = ScriptedServer()
+    server.thread.start()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])

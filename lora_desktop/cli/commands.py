@@ -11,7 +11,7 @@ from typing import Any
 
 from lora_desktop.cli import output
 from lora_desktop.cli.clipboard import copy_text
-from lora_desktop.cli.parser import build_parser
+from lora_desktop.cli.parser import bind_dash_values, build_parser
 from lora_desktop.models.schemas import DEFAULT_TEMPLATE
 from lora_desktop.services import adapters, compose, deliveries, health, registration
 from lora_desktop.services.errors import DomainError, ValidationFailed
@@ -258,7 +258,7 @@ HANDLERS: dict[str, Handler] = {
 
 def parse(argv: list[str]) -> argparse.Namespace:
     """Parse the command line (exits 2 with a usage message when it is wrong)."""
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(bind_dash_values(argv))
     args.json = getattr(args, "json", False)
     args.database = getattr(args, "database", None)
     return args

@@ -7,6 +7,33 @@ import argparse
 from lora_desktop import __version__
 from lora_desktop.models.schemas import ORDER_BY_CHOICES
 
+DASH_VALUE_OPTIONS = frozenset({"--order-by"})
+"""Options whose values may start with ``-`` (``--order-by -name``)."""
+
+
+def bind_dash_values(argv: list[str]) -> list[str]:
+    """Join ``--order-by -name`` into ``--order-by=-name``.
+
+    argparse reads a value that starts with ``-`` as an option and fails with
+    "expected one argument"; the descending orders all start with one. Nothing
+    after ``--`` (a delivery program's arguments) is touched.
+    """
+    out: list[str] = []
+    index = 0
+    while index < len(argv):
+        arg = argv[index]
+        if arg == "--":
+            out.extend(argv[index:])
+            break
+        following = argv[index + 1] if index + 1 < len(argv) else None
+        if arg in DASH_VALUE_OPTIONS and following is not None and following in ORDER_BY_CHOICES:
+            out.append(f"{arg}={following}")
+            index += 2
+            continue
+        out.append(arg)
+        index += 1
+    return out
+
 
 def _common() -> argparse.ArgumentParser:
     # Accepted before or after the command: SUPPRESS keeps a later default from

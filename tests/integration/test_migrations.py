@@ -21,15 +21,14 @@ EXTRA_REVISION = '''"""Test-only revision: a column added the way later issues w
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
+revision = "9000test"
 down_revision = "{down}"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("adapters") as batch:
-        batch.add_column(sa.Column("base_model", sa.String(100), nullable=True))
+    op.add_column("adapters", sa.Column("test_extra", sa.String(100), nullable=True))
     {extra}
 
 
@@ -120,11 +119,11 @@ def test_backup_copies_what_is_still_in_the_wal(tmp_path: Path) -> None:
 def _with_extra_revision(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, extra: str = "pass"
 ) -> None:
-    """Give the app a revision 0002 after its head, as a later release would."""
+    """Give the app a revision after its head, as a later release would."""
     scripts = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, scripts)
     head = migrate.head_revision()
-    (scripts / "versions" / "0002_test.py").write_text(
+    (scripts / "versions" / "9000_test.py").write_text(
         EXTRA_REVISION.format(down=head, extra=extra)
     )
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", scripts)
@@ -140,11 +139,11 @@ def test_an_older_library_is_backed_up_then_upgraded(
     lib = open_library(db_path)
     try:
         assert lib.upgrade is not None
-        assert (lib.upgrade.from_revision, lib.upgrade.to_revision) == (old_revision, "0002")
+        assert (lib.upgrade.from_revision, lib.upgrade.to_revision) == (old_revision, "9000test")
         backup = lib.upgrade.backup
         assert backup is not None
         columns = {c["name"] for c in inspect(lib.db.engine).get_columns("adapters")}
-        assert "base_model" in columns
+        assert "test_extra" in columns
         assert get(lib, "foo").weight == 0.5  # the data survived the upgrade
     finally:
         lib.close()
@@ -183,7 +182,7 @@ def test_a_failing_upgrade_leaves_the_library_at_its_revision(
     finally:
         check.close()
     assert "half" not in tables  # all of the upgrade or none of it
-    assert "base_model" not in columns
+    assert "test_extra" not in columns
     assert revision == (old_revision,)
 
 
