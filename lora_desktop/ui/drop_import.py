@@ -17,7 +17,6 @@ from PySide6.QtWidgets import QWidget
 
 from lora_desktop.models.schemas import RegisterEntry, RegisterReport
 from lora_desktop.services.library import Library
-from lora_desktop.services.registration import register_many
 from lora_desktop.ui.adapter_list_model import MIME_IDS
 from lora_desktop.ui.workers import JobRunner, ProgressReport, StopCheck
 
@@ -143,7 +142,10 @@ class ImportController(QObject):
         chosen = list(paths)
 
         def work(stop: StopCheck, report_progress: ProgressReport) -> RegisterReport:
-            # On a pool thread: only the library and plain values.
+            # On a pool thread: only the library and plain values. Imported here:
+            # registration (file inspection) is not needed before the first paint.
+            from lora_desktop.services.registration import register_many
+
             return register_many(library, chosen, progress=report_progress, should_stop=stop)
 
         task = _ImportTask(self, lines)

@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
 
 from lora_desktop.models.schemas import RegisterReport
 from lora_desktop.services.library import ChangeSet, Library, open_library
-from lora_desktop.services.registration import LORA_EXTENSIONS
 from lora_desktop.ui import settings as keys
 from lora_desktop.ui.adapter_filter import AdapterFilterProxy
 from lora_desktop.ui.adapter_list_model import AdapterListModel
@@ -474,6 +473,8 @@ class MainWindow(QMainWindow):
             self.import_urls(urls)
 
     def _on_add_files_action_triggered(self) -> None:
+        from lora_desktop.services.registration import LORA_EXTENSIONS
+
         settings = keys.app_settings()
         start = keys.read_str(settings, "paths/lastFolder", str(Path.home()))
         patterns = " ".join(f"*{ext}" for ext in sorted(LORA_EXTENSIONS))
