@@ -66,10 +66,28 @@ class AdapterFilterProxy(QSortFilterProxyModel):
         wanted_tag = self._tag if tag is None else tag
         if (words, active, wanted_tag) == (self._words, self._active_only, self._tag):
             return
+        adapters = self._adapters
+        if adapters is not None:
+            before = self._current_accepted(adapters)
+            old = (self._words, self._active_only, self._tag)
+            self._words, self._active_only, self._tag = words, active, wanted_tag
+            after = self._match_all(adapters.rows)
+            if after == before:
+                # Same rows shown (a first letter matching every name, say): no
+                # need for Qt to run the filter over every row again.
+                self._accepted, self._accepted_generation = after, adapters.generation
+                return
+            self._words, self._active_only, self._tag = old
         self.beginFilterChange()
         self._words, self._active_only, self._tag = words, active, wanted_tag
         self._accepted_generation = -1
         self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def _current_accepted(self, adapters: AdapterListModel) -> list[bool]:
+        if self._accepted_generation != adapters.generation:
+            self._accepted = self._match_all(adapters.rows)
+            self._accepted_generation = adapters.generation
+        return self._accepted
 
     def filterAcceptsRow(
         self, source_row: int, source_parent: QModelIndex | QPersistentModelIndex
@@ -78,16 +96,15 @@ class AdapterFilterProxy(QSortFilterProxyModel):
         adapters = self._adapters
         if adapters is None or not (self._words or self._active_only or self._tag):
             return True
-        if self._accepted_generation != adapters.generation:
-            # One pass over every row per filter (or rows) change; Qt then asks row
-            # by row, and each answer is a list lookup.
-            self._accepted = self._match_all(adapters.rows)
-            self._accepted_generation = adapters.generation
-        return self._accepted[source_row]
+        # One pass over every row per filter (or rows) change; Qt then asks row by
+        # row, and each answer is a list lookup.
+        return self._current_accepted(adapters)[source_row]
 
     def _match_all(self, rows: Sequence[AdapterRow]) -> list[bool]:
         """Whether each row passes the filter (plain comprehensions: 50,000 rows in ms)."""
         words, active_only, tag = self._words, self._active_only, self._tag
+        if not (words or active_only or tag):
+            return [True] * len(rows)
         ok = [True] * len(rows)
         if active_only:
             ok = [o and r.active for o, r in zip(ok, rows, strict=True)]

@@ -116,6 +116,7 @@ class AdapterListModel(QAbstractTableModel):
         self._positions: dict[str, int] | None = None
         self._own_reorder: frozenset[str] | None = None
         self.generation = 0
+        self._counts: tuple[int, tuple[int, int, int]] | None = None
         """Bumped by every change to the rows: filters cache per generation."""
 
     # -- loading and lookup -------------------------------------------------
@@ -151,9 +152,14 @@ class AdapterListModel(QAbstractTableModel):
 
     def counts(self) -> tuple[int, int, int]:
         """(adapters, active, missing) among the rows."""
+        cached = self._counts
+        if cached is not None and cached[0] == self.generation:
+            return cached[1]
         active = sum(1 for r in self._rows if r.active)
         missing = sum(1 for r in self._rows if r.file_status == "missing")
-        return len(self._rows), active, missing
+        result = (len(self._rows), active, missing)
+        self._counts = (self.generation, result)
+        return result
 
     def all_tags(self) -> list[str]:
         """Every tag used by a row, sorted."""
