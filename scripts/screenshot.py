@@ -16,13 +16,13 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QSettings  # noqa: E402
-from PySide6.QtWidgets import QApplication  # noqa: E402
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QApplication
 
-from lora_desktop.services import adapters  # noqa: E402
-from lora_desktop.services.library import open_library  # noqa: E402
-from lora_desktop.services.registration import register_many  # noqa: E402
-from lora_desktop.ui.main_window import build_main_window  # noqa: E402
+from lora_desktop.services import adapters
+from lora_desktop.services.library import open_library
+from lora_desktop.services.registration import register_many
+from lora_desktop.ui.main_window import build_main_window
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_OUTPUT = ROOT / "resources" / "screenshots" / "main-window.png"
