@@ -181,3 +181,23 @@ def test_model_follows_library_changes(filled: Library, lora_dir: Path, qtbot: Q
     register_many(filled, [lora_dir / "golf.safetensors"])
     assert "golf" in names_of(model)
     assert model.index(0, COL_NAME).data(ID_ROLE) == adapters.get(filled, "bravo").id
+
+
+@pytest.mark.parametrize("weight", [0.75, 1.0, 1 / 3, -0.5, 0.0, -0.0004, 2.0005, 10.0])
+def test_weight_column_writes_weights_like_the_token(weight: float) -> None:
+    from lora_desktop.services.compose import format_weight as token_weight
+    from lora_desktop.ui.adapter_list_model import format_weight
+
+    assert format_weight(weight) == token_weight(weight)
+
+
+def test_save_order_keeps_unlisted_ordinals_after_the_listed(filled: Library) -> None:
+    from lora_desktop.services.ordering import save_order
+
+    ids = {r.name: r.id for r in adapters.list_rows(filled)}
+    changed = save_order(filled, [ids["foxtrot"], ids["charlie"]])
+    assert set(changed) >= {ids["foxtrot"], ids["charlie"]}
+    order = [r.name for r in adapters.list_rows(filled)]
+    assert order == ["foxtrot", "charlie", "alpha", "bravo", "delta", "echo"]
+    assert [r.ordinal for r in adapters.list_rows(filled)] == [0, 1, 2, 3, 4, 5]
+    assert save_order(filled, [ids[n] for n in order]) == []  # nothing to write

@@ -130,3 +130,20 @@ def test_process_exits_zero_within_five_seconds_during_import(
     assert elapsed < 5.0
     assert "Traceback" not in stderr
     check_intact(db_path)
+
+
+def test_second_instance_process_exits_non_zero_with_a_message(
+    open_window: WindowFactory, db_path: Path, tmp_path: Path
+) -> None:
+    open_window()  # this process holds the library
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "cfg"))
+    done = subprocess.run(
+        [sys.executable, "-m", "lora_desktop", "--database", str(db_path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert done.returncode == 1
+    assert "already open" in done.stderr
+    assert "Traceback" not in done.stderr
