@@ -139,7 +139,11 @@ class AdapterCreate(_Input):
 
 
 class AdapterPatch(_Input):
-    """A partial update: only the fields given are changed (``None`` clears a nullable one)."""
+    """A partial update: only the fields given are changed (``None`` clears a nullable one).
+
+    A field the artist changes here is marked edited: sidecars and headers no longer
+    fill it (until the artist asks to re-import).
+    """
 
     name: Name | None = None
     version: ShortText = None
@@ -151,6 +155,10 @@ class AdapterPatch(_Input):
     archetype: ShortText = None
     archetype_confidence: Confidence = None
     notes: Notes | None = None
+    title: Annotated[str | None, Field(max_length=500)] = None
+    description: Annotated[str | None, Field(max_length=TEXT_MAX)] = None
+    base_model: ShortText = None
+    preview_path: str | None = None
 
 
 class AdapterQuery(_Input):
@@ -160,6 +168,7 @@ class AdapterQuery(_Input):
     tag: str | None = None
     search: str | None = Field(default=None, max_length=500)
     file_status: Literal["ok", "missing"] | None = None
+    base_model: str | None = Field(default=None, max_length=100)
     include_deleted: bool = False
     limit: int = Field(default=PAGE_LIMIT_DEFAULT, gt=0, le=PAGE_LIMIT_MAX)
     offset: int = Field(default=0, ge=0)
@@ -170,8 +179,16 @@ class _Output(BaseModel):
     model_config = ConfigDict(frozen=True)
 
 
+class TriggerCandidate(_Output):
+    """A suggested trigger word (never applied on its own) and where it came from."""
+
+    word: str
+    source: str
+    count: int | None = None
+
+
 class AdapterOut(_Output):
-    """An adapter as the contract shows it."""
+    """An adapter as the contract shows it (file inspection fields: contract.md)."""
 
     id: str
     name: str
@@ -191,6 +208,60 @@ class AdapterOut(_Output):
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None
+    title: str | None = None
+    description: str | None = None
+    base_model: str | None = None
+    network_module: str | None = None
+    network_dim: int | None = None
+    network_alpha: float | None = None
+    resolution: str | None = None
+    trigger_phrase: str | None = None
+    trigger_candidates: list[TriggerCandidate] = Field(default_factory=list)
+    training_metadata: dict[str, str] | None = None
+    metadata_indexed: bool = False
+    header_size: int | None = None
+    autov2: str | None = None
+    sha256_weights: str | None = None
+    autov3: str | None = None
+    hashed_at: datetime | None = None
+    inspected_at: datetime | None = None
+    inspect_error: str | None = None
+    incomplete: bool = False
+    dangerous: bool = False
+    dangerous_globals: list[str] = Field(default_factory=list)
+    preview_path: str | None = None
+    sidecars: dict[str, Any] = Field(default_factory=dict)
+    edited_fields: list[str] = Field(default_factory=list)
+
+
+class DuplicateGroup(_Output):
+    """Adapters sharing content: ``same_file`` (same SHA-256) or ``same_weights`` (same
+    AutoV3, different SHA-256: the same weights with different metadata)."""
+
+    kind: Literal["same_file", "same_weights"]
+    hash: str
+    adapter_ids: list[str]
+    names: list[str]
+
+
+class HashReport(_Output):
+    """What a hashing run did."""
+
+    hashed: int
+    incomplete: int
+    requeued: int
+    failed: list[str]
+    bytes: int
+    stopped: bool
+
+
+class RescanReport(_Output):
+    """What a rescan found: files re-inspected, gone missing, unchanged."""
+
+    reinspected: list[str]
+    missing: list[str]
+    restored: list[str]
+    unchanged: int
 
 
 class AdapterPage(_Output):
@@ -219,6 +290,11 @@ class AdapterRow(NamedTuple):
     ordinal: int | None
     file_status: str
     search_text: str
+    base_model: str | None = None
+    sha256: str | None = None
+    preview_path: str | None = None
+    dangerous: bool = False
+    incomplete: bool = False
 
 
 class RegisterEntry(_Output):
@@ -228,6 +304,8 @@ class RegisterEntry(_Output):
     outcome: Literal["added", "already_registered", "skipped"]
     reason: str | None = None
     adapter_id: str | None = None
+    problem: str | None = None
+    """For an added file: what inspecting it found wrong (it was registered anyway)."""
 
 
 class RegisterReport(_Output):

@@ -51,6 +51,36 @@ class Adapter(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
+    # What the file says about itself (issue 4; revision 0002).
+    title: Mapped[str | None] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    base_model: Mapped[str | None] = mapped_column(String(100))
+    network_module: Mapped[str | None] = mapped_column(String(200))
+    network_dim: Mapped[int | None] = mapped_column(Integer)
+    network_alpha: Mapped[float | None] = mapped_column(Float)
+    resolution: Mapped[str | None] = mapped_column(String(50))
+    trigger_phrase: Mapped[str | None] = mapped_column(String(500))
+    trigger_candidates: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
+    training_metadata: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    metadata_indexed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    header_size: Mapped[int | None] = mapped_column(BigInteger)
+    sha256_weights: Mapped[str | None] = mapped_column(String(64))
+    hash_size: Mapped[int | None] = mapped_column(BigInteger)
+    hash_mtime: Mapped[float | None] = mapped_column(Float)
+    file_inode: Mapped[int | None] = mapped_column(BigInteger)
+    hashed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    inspected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    inspect_error: Mapped[str | None] = mapped_column(Text)
+    incomplete: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    dangerous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    dangerous_globals: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    preview_path: Mapped[str | None] = mapped_column(Text)
+    sidecars: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # Fields the artist changed: a sidecar or header never overwrites them (unless re-imported).
+    edited_fields: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+
     tags: Mapped[list[AdapterTag]] = relationship(
         back_populates="adapter",
         cascade="all, delete-orphan",
@@ -95,6 +125,8 @@ class Adapter(Base):
             "id",
         ),
         Index("ix_adapters_sha256", "sha256"),
+        Index("ix_adapters_sha256_weights", "sha256_weights"),
+        Index("ix_adapters_base_model", "base_model"),
     )
 
 

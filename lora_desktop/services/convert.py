@@ -8,7 +8,7 @@ from typing import TypeVar
 from pydantic import BaseModel
 from pydantic import ValidationError as PydanticValidationError
 
-from lora_desktop.models.schemas import AdapterOut
+from lora_desktop.models.schemas import AdapterOut, TriggerCandidate
 from lora_desktop.models.tables import Adapter, AdapterTag
 from lora_desktop.services.errors import ValidationFailed
 
@@ -26,17 +26,26 @@ def validate(model: type[M], data: object) -> M:
 
 
 def search_text(
-    name: str, version: str | None, tags: Iterable[str], trigger_words: Iterable[str]
+    name: str,
+    version: str | None,
+    tags: Iterable[str],
+    trigger_words: Iterable[str],
+    *,
+    extra: Iterable[str | None] = (),
 ) -> str:
-    """The lower-case text a free-text search matches against."""
-    parts = [name, version or "", *tags, *trigger_words]
+    """The lower-case text a free-text search matches against (``extra``: base model, title)."""
+    parts = [name, version or "", *tags, *trigger_words, *(e or "" for e in extra)]
     return "\n".join(p.lower() for p in parts if p)
 
 
 def refresh_search_text(adapter: Adapter) -> None:
     """Recompute ``adapter.search_text`` after an edit."""
     adapter.search_text = search_text(
-        adapter.name, adapter.version, (t.tag for t in adapter.tags), adapter.trigger_words
+        adapter.name,
+        adapter.version,
+        (t.tag for t in adapter.tags),
+        adapter.trigger_words,
+        extra=(adapter.base_model, adapter.title),
     )
 
 
@@ -72,4 +81,30 @@ def adapter_out(adapter: Adapter) -> AdapterOut:
         created_at=adapter.created_at,
         updated_at=adapter.updated_at,
         deleted_at=adapter.deleted_at,
+        title=adapter.title,
+        description=adapter.description,
+        base_model=adapter.base_model,
+        network_module=adapter.network_module,
+        network_dim=adapter.network_dim,
+        network_alpha=adapter.network_alpha,
+        resolution=adapter.resolution,
+        trigger_phrase=adapter.trigger_phrase,
+        trigger_candidates=[
+            TriggerCandidate.model_validate(c) for c in adapter.trigger_candidates or []
+        ],
+        training_metadata=adapter.training_metadata,
+        metadata_indexed=bool(adapter.metadata_indexed),
+        header_size=adapter.header_size,
+        autov2=adapter.sha256[:10] if adapter.sha256 else None,
+        sha256_weights=adapter.sha256_weights,
+        autov3=adapter.sha256_weights[:12] if adapter.sha256_weights else None,
+        hashed_at=adapter.hashed_at,
+        inspected_at=adapter.inspected_at,
+        inspect_error=adapter.inspect_error,
+        incomplete=bool(adapter.incomplete),
+        dangerous=bool(adapter.dangerous),
+        dangerous_globals=list(adapter.dangerous_globals or []),
+        preview_path=adapter.preview_path,
+        sidecars=dict(adapter.sidecars or {}),
+        edited_fields=list(adapter.edited_fields or []),
     )

@@ -19,7 +19,7 @@ from lora_desktop.models.schemas import (
     RegisterEntry,
     RegisterReport,
 )
-from lora_desktop.models.tables import NAME_MAX, Adapter
+from lora_desktop.models.tables import NAME_MAX, Adapter, AdapterTag
 from lora_desktop.services.convert import (
     adapter_out,
     refresh_search_text,
@@ -28,6 +28,8 @@ from lora_desktop.services.convert import (
     validate,
 )
 from lora_desktop.services.errors import Conflict, FileProblem, InvalidParam, ValidationFailed
+from lora_desktop.services.inspect.apply import apply_inspection, file_columns, filled_values
+from lora_desktop.services.inspect.inspection import FileInspection, inspect_file
 from lora_desktop.services.library import ChangeSet, Library
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,7 @@ def register(lib: Library, data: AdapterCreate | dict[str, object]) -> AdapterOu
     if name is None:
         name = validate(AdapterCreate, {"file_path": path, "name": Path(path).stem}).name
         assert name is not None
+    found = inspect_file(path)  # before the write lock: it reads files
     with lib.db.write() as session:
         owner = session.scalar(
             select(Adapter.name).where(Adapter.file_path == path, Adapter.deleted_at.is_(None))
@@ -142,6 +145,13 @@ def register(lib: Library, data: AdapterCreate | dict[str, object]) -> AdapterOu
             updated_at=now,
         )
         set_tags(adapter, list(create.tags))
+        # What the artist gave counts as edited: the files don't override it.
+        adapter.edited_fields = sorted(
+            create.model_fields_set & {"tags", "trigger_words", "weight", "notes"}
+        )
+        apply_inspection(session, adapter, found)
+        adapter.file_size, adapter.file_mtime = facts.size, facts.mtime
+        adapter.updated_at = now
         refresh_search_text(adapter)
         session.add(adapter)
         session.flush()
@@ -224,18 +234,88 @@ def register_many(
     return RegisterReport(entries=entries)
 
 
+def _known_paths(session: Session, chunk: list[str]) -> dict[str, str]:
+    # .all(): a Result has keys(), so dict() would take it for a mapping.
+    return dict(
+        session.execute(
+            select(Adapter.file_path, Adapter.id).where(
+                Adapter.file_path.in_(chunk), Adapter.deleted_at.is_(None)
+            )
+        ).all()
+    )
+
+
+def _inspect_new(
+    chunk: list[str], known: dict[str, str]
+) -> dict[str, tuple[FileFacts, FileInspection] | str]:
+    """Check and inspect each new file (outside any write lock): facts or the skip reason."""
+    listings: dict[str, list[str] | None] = {}
+    out: dict[str, tuple[FileFacts, FileInspection] | str] = {}
+    for path in chunk:
+        if path in known:
+            continue
+        try:
+            facts = check_lora_file(path)
+        except FileProblem as exc:
+            out[path] = exc.detail
+            continue
+        folder = os.path.dirname(path)
+        if folder not in listings:
+            try:
+                listings[folder] = os.listdir(folder)
+            except OSError:
+                listings[folder] = None
+        out[path] = (facts, inspect_file(path, names=listings[folder]))
+    return out
+
+
+def _row(
+    adapter_id: str, name: str, path: str, facts: FileFacts, found: FileInspection, now: object
+) -> tuple[dict[str, object], list[str]]:
+    """The row of a new adapter (every column, so one bulk insert takes them all) and its tags."""
+    filled = filled_values(found, ())
+    tags = list(filled.pop("tags", []))
+    words = list(filled.get("trigger_words", []))
+    row: dict[str, object] = {
+        "id": adapter_id,
+        "name": name,
+        "version": None,
+        "file_path": path,
+        "weight": filled.get("weight", 1.0),
+        "active": False,
+        "ordinal": None,
+        "archetype": None,
+        "archetype_confidence": None,
+        "trigger_words": words,
+        "notes": filled.get("notes") or "",
+        "sha256": None,
+        "file_size": facts.size,
+        "file_mtime": facts.mtime,
+        "file_status": "ok",
+        "created_at": now,
+        "updated_at": now,
+        "deleted_at": None,
+        "title": filled.get("title"),
+        "description": filled.get("description"),
+        "base_model": filled.get("base_model"),
+        "preview_path": filled.get("preview_path"),
+        "edited_fields": [],
+        **file_columns(found),
+    }
+    row["search_text"] = search_text(
+        name, None, tags, words, extra=(filled.get("base_model"), filled.get("title"))
+    )
+    return row, tags
+
+
 def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry], list[str]]:
     entries: list[RegisterEntry] = []
     rows: list[dict[str, object]] = []
+    tag_rows: list[dict[str, object]] = []
+    with lib.db.read() as session:
+        inspected = _inspect_new(chunk, _known_paths(session, chunk))
     with lib.db.write() as session:
-        # .all(): a Result has keys(), so dict() would take it for a mapping.
-        known: dict[str, str] = dict(
-            session.execute(
-                select(Adapter.file_path, Adapter.id).where(
-                    Adapter.file_path.in_(chunk), Adapter.deleted_at.is_(None)
-                )
-            ).all()
-        )
+        known = _known_paths(session, chunk)
         # Names are stems trimmed, as validation trims them: look up what will be inserted.
         stems = {Path(p).stem.strip() for p in chunk}
         taken = set(
@@ -250,11 +330,13 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
                     RegisterEntry(path=path, outcome="already_registered", adapter_id=known[path])
                 )
                 continue
-            try:
-                facts = check_lora_file(path)
-            except FileProblem as exc:
-                entries.append(RegisterEntry(path=path, outcome="skipped", reason=exc.detail))
+            result = inspected.get(path)
+            if result is None:  # registered elsewhere, then deleted, in between: check again
+                result = _inspect_new([path], {})[path]
+            if isinstance(result, str):
+                entries.append(RegisterEntry(path=path, outcome="skipped", reason=result))
                 continue
+            facts, found = result
             stem = Path(path).stem.strip()
             if stem in taken:
                 taken |= _suffixed_names(session, stem)
@@ -264,34 +346,24 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
                 continue
             taken.add(name)
             adapter_id = new_id()
-            rows.append(
-                {
-                    "id": adapter_id,
-                    "name": name,
-                    "version": None,
-                    "file_path": path,
-                    "weight": 1.0,
-                    "active": False,
-                    "ordinal": None,
-                    "archetype": None,
-                    "archetype_confidence": None,
-                    "trigger_words": [],
-                    "notes": "",
-                    "sha256": None,
-                    "file_size": facts.size,
-                    "file_mtime": facts.mtime,
-                    "file_status": "ok",
-                    "search_text": search_text(name, None, (), ()),
-                    "created_at": now,
-                    "updated_at": now,
-                    "deleted_at": None,
-                }
+            row, tags = _row(adapter_id, name, path, facts, found, now)
+            rows.append(row)
+            tag_rows.extend(
+                {"adapter_id": adapter_id, "tag": tag, "position": i} for i, tag in enumerate(tags)
             )
             entries.append(
-                RegisterEntry(path=path, outcome="added", reason=note, adapter_id=adapter_id)
+                RegisterEntry(
+                    path=path,
+                    outcome="added",
+                    reason=note,
+                    adapter_id=adapter_id,
+                    problem=found.error,
+                )
             )
         if rows:
             session.execute(insert(Adapter), rows)
+        if tag_rows:
+            session.execute(insert(AdapterTag), tag_rows)
     return entries, [str(r["id"]) for r in rows]
 
 

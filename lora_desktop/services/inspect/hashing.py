@@ -1,0 +1,175 @@
+"""Every hash of a file in one read pass, and the tensor table checked on the way.
+
+The SHA-256 of the whole file (AutoV2 is its first 10 hex digits) and, for
+safetensors, the SHA-256 of the bytes after the header (AutoV3 is its first 12;
+kohya's ``sshs_model_hash`` and A1111's Lora short hash are the same value, and
+it does not change when only metadata is edited). Reads are large (4 MiB into
+one reused buffer), so hashlib releases the GIL and two threads use both cores.
+
+If the file's size, modification time or inode differ before and after the pass,
+the result is thrown away (``FileChanged``): the caller queues it again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from lora_desktop.services.inspect.safetensors_header import (
+    INDEX_CAP,
+    HeaderError,
+    check_length,
+    open_regular,
+    read_exact,
+)
+from lora_desktop.services.inspect.tensor_table import check_table
+
+CHUNK = 4 * 1024 * 1024
+BytesDone = Callable[[int], None]
+"""``bytes_done(n)``: n more bytes hashed; called on the hashing thread."""
+StopCheck = Callable[[], bool]
+
+
+class FileChanged(Exception):
+    """The file changed while it was hashed; the result was discarded."""
+
+
+class HashStopped(Exception):
+    """The caller asked to stop; nothing was computed."""
+
+
+@dataclass(frozen=True)
+class HashResult:
+    """The hashes of one file and the facts they were computed for.
+
+    Attributes:
+        sha256: of the whole file (None when the file is incomplete).
+        sha256_weights: of the bytes after a safetensors header (None otherwise).
+        incomplete: why the tensor data does not match the header (None when it does).
+        header_problem: why the header could not be checked (None when it was).
+    """
+
+    sha256: str | None
+    sha256_weights: str | None
+    size: int
+    mtime: float
+    inode: int
+    incomplete: str | None = None
+    header_problem: str | None = None
+
+    @property
+    def autov2(self) -> str | None:
+        """The first 10 hex digits of the file's SHA-256."""
+        return self.sha256[:10] if self.sha256 else None
+
+    @property
+    def autov3(self) -> str | None:
+        """The first 12 hex digits of the weights' SHA-256."""
+        return self.sha256_weights[:12] if self.sha256_weights else None
+
+
+def _identity(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
+def hash_file(
+    path: str,
+    *,
+    safetensors: bool | None = None,
+    bytes_done: BytesDone | None = None,
+    should_stop: StopCheck | None = None,
+) -> HashResult:
+    """Hash ``path`` in one pass (see the module's docstring).
+
+    Raises:
+        HeaderError: the file cannot be opened or read (missing, not a regular file).
+        FileChanged: it changed during the pass.
+        HashStopped: ``should_stop`` returned True.
+    """
+    if safetensors is None:
+        safetensors = path.lower().endswith(".safetensors")
+    fd, st = open_regular(path)
+    try:
+        whole = hashlib.sha256()
+        weights: hashlib._Hash | None = None
+        incomplete: str | None = None
+        problem: str | None = None
+        header: bytes | None = None
+        done = 0
+        if safetensors and st.st_size < 8:
+            problem = f"only {st.st_size} bytes: too short for a safetensors file"
+            incomplete = "empty file (0 bytes)" if st.st_size == 0 else None
+        elif safetensors:
+            prefix = read_exact(fd, 8)
+            whole.update(prefix)
+            done = 8
+            claimed = int.from_bytes(prefix, "little")
+            try:
+                check_length(claimed, st.st_size)
+            except HeaderError as exc:
+                problem = exc.message
+                incomplete = exc.message if exc.incomplete else None
+            else:
+                weights = hashlib.sha256()
+                if claimed <= INDEX_CAP:
+                    header = read_exact(fd, claimed)
+                    whole.update(header)
+                    done += claimed
+                else:
+                    problem = "header too large to check its tensor table"
+                    done += _pump(fd, claimed, (whole,), bytes_done, should_stop)
+        hashers = (whole,) if weights is None else (whole, weights)
+        done += _pump(fd, None, hashers, bytes_done, should_stop)
+        after_open = os.fstat(fd)
+    finally:
+        os.close(fd)
+    try:
+        after_path = os.stat(path)
+    except OSError:
+        raise FileChanged("the file disappeared while it was hashed") from None
+    if not (_identity(st) == _identity(after_open) == _identity(after_path)) or done != st.st_size:
+        raise FileChanged("the file changed while it was hashed")
+    if header is not None:
+        try:
+            incomplete = check_table(header, st.st_size - 8 - len(header)).incomplete
+        except HeaderError as exc:
+            problem = exc.message
+    return HashResult(
+        sha256=None if incomplete else whole.hexdigest(),
+        sha256_weights=None if incomplete or weights is None else weights.hexdigest(),
+        size=st.st_size,
+        mtime=st.st_mtime,
+        inode=st.st_ino,
+        incomplete=incomplete,
+        header_problem=problem,
+    )
+
+
+def _pump(
+    fd: int,
+    limit: int | None,
+    hashers: tuple[hashlib._Hash, ...],
+    bytes_done: BytesDone | None,
+    should_stop: StopCheck | None,
+) -> int:
+    """Feed ``limit`` bytes (None: to the end) from ``fd`` to every hasher; return the count."""
+    buffer = bytearray(CHUNK)
+    view = memoryview(buffer)
+    total = 0
+    with open(fd, "rb", buffering=0, closefd=False) as stream:
+        while limit is None or total < limit:
+            if should_stop is not None and should_stop():
+                raise HashStopped
+            want = CHUNK if limit is None else min(CHUNK, limit - total)
+            count = stream.readinto(view[:want])
+            if not count:
+                break
+            chunk = view[:count]
+            for hasher in hashers:
+                hasher.update(chunk)
+            total += count
+            if bytes_done is not None:
+                bytes_done(count)
+    return total

@@ -1,0 +1,92 @@
+"""Recognising a preview image and its size from its first bytes, without decoding it.
+
+A file that is not a PNG, JPEG or WebP, or whose picture is absurdly large (a
+20,000 × 20,000 PNG would take 1.6 GB to decode), is refused before any decoder
+sees it.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+
+from lora_desktop.services.inspect.safetensors_header import HeaderError, open_regular
+
+PREVIEW_FILE_MAX = 50 * 1024 * 1024
+PREVIEW_PIXELS_MAX = 8192 * 8192
+_SNIFF = 256 * 1024
+
+
+class ImageProblem(Exception):
+    """The file is not a usable preview image."""
+
+
+def _jpeg_size(head: bytes) -> tuple[int, int] | None:
+    index = 2
+    while index + 9 < len(head):
+        if head[index] != 0xFF:
+            return None
+        marker = head[index + 1]
+        if marker == 0xFF:  # fill byte
+            index += 1
+            continue
+        if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
+            index += 2
+            continue
+        (length,) = struct.unpack(">H", head[index + 2 : index + 4])
+        if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
+            height, width = struct.unpack(">HH", head[index + 5 : index + 9])
+            return width, height
+        index += 2 + length
+    return None
+
+
+def _webp_size(head: bytes) -> tuple[int, int] | None:
+    chunk = head[12:16]
+    if chunk == b"VP8X" and len(head) >= 30:
+        width = int.from_bytes(head[24:27], "little") + 1
+        height = int.from_bytes(head[27:30], "little") + 1
+        return width, height
+    if chunk == b"VP8 " and len(head) >= 30:
+        width, height = struct.unpack("<HH", head[26:30])
+        return width & 0x3FFF, height & 0x3FFF
+    if chunk == b"VP8L" and len(head) >= 25:
+        bits = int.from_bytes(head[21:25], "little")
+        return (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1
+    return None
+
+
+def image_size(path: str) -> tuple[str, int, int]:
+    """Return (format, width, height) of a preview image.
+
+    Raises:
+        ImageProblem: unreadable, not an image, too big a file or too many pixels.
+    """
+    try:
+        fd, st = open_regular(path)
+    except HeaderError as exc:
+        raise ImageProblem(exc.message) from None
+    try:
+        if st.st_size > PREVIEW_FILE_MAX:
+            raise ImageProblem(f"the image file is too large ({st.st_size / 2**20:.0f} MiB)")
+        head = os.read(fd, 64)
+        if head.startswith(b"\xff\xd8"):  # the size is in a frame header, maybe after EXIF
+            head += os.read(fd, _SNIFF)
+    finally:
+        os.close(fd)
+    size: tuple[int, int] | None = None
+    kind = ""
+    if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
+        kind, size = "png", struct.unpack(">II", head[16:24])
+    elif head.startswith(b"\xff\xd8"):
+        kind, size = "jpeg", _jpeg_size(head)
+    elif head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        kind, size = "webp", _webp_size(head)
+    if size is None:
+        raise ImageProblem("not a PNG, JPEG or WebP image")
+    width, height = size
+    if width <= 0 or height <= 0:
+        raise ImageProblem("the image has no pixels")
+    if width * height > PREVIEW_PIXELS_MAX:
+        raise ImageProblem(f"the image is too large to show ({width:,} × {height:,} pixels)")
+    return kind, width, height

@@ -1,0 +1,216 @@
+"""A static scan of pickle files: nothing is ever unpickled or imported.
+
+``.pt``, ``.ckpt``, ``.pth`` and ``.bin`` files are read as opcode streams with
+``pickletools.genops`` (which never calls ``find_class``), both plain pickles (and
+the legacy PyTorch layout of five pickles in a row) and PyTorch zip archives
+(every ``*.pkl`` member). Each global the stream would import is collected;
+anything outside the allow-list below, or any stream the scanner cannot follow
+(a global whose name is computed, an extension code, a broken stream, the time
+or size caps reached), makes the file **dangerous**. An allow-list, unlike the
+deny-lists of picklescan and others, has no payload it misses by default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import pickletools
+import time
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from lora_desktop.services.inspect.safetensors_header import HeaderError, open_regular
+
+log = logging.getLogger(__name__)
+
+ALLOWED = frozenset(
+    {
+        "collections.OrderedDict",
+        "torch._utils._rebuild_tensor",
+        "torch._utils._rebuild_tensor_v2",
+        "torch._utils._rebuild_tensor_v3",
+        "torch._utils._rebuild_parameter",
+        "torch._utils._rebuild_parameter_with_state",
+        "torch._utils._rebuild_meta_tensor_no_storage",
+        "torch._tensor._rebuild_from_type_v2",
+        "torch.nn.parameter.Parameter",
+        "torch.Tensor",
+        "torch.Size",
+        "torch.device",
+        "torch.serialization._get_layout",
+        *(
+            f"torch.{kind}Storage"
+            for kind in (
+                "Float",
+                "Half",
+                "BFloat16",
+                "Double",
+                "Long",
+                "Int",
+                "Short",
+                "Char",
+                "Byte",
+                "Bool",
+                "Untyped",
+            )
+        ),
+        *(
+            f"torch.{dtype}"
+            for dtype in (
+                "float16",
+                "float32",
+                "float64",
+                "bfloat16",
+                "int8",
+                "int16",
+                "int32",
+                "int64",
+                "uint8",
+                "bool",
+            )
+        ),
+        "numpy.core.multiarray._reconstruct",
+        "numpy.core.multiarray.scalar",
+        "numpy._core.multiarray._reconstruct",
+        "numpy._core.multiarray.scalar",
+        "numpy.ndarray",
+        "numpy.dtype",
+        "_codecs.encode",
+    }
+)
+"""Globals a plain tensor checkpoint needs, and nothing that runs code."""
+ARCHIVE_MAX = 64 * 1024**3
+MEMBERS_MAX = 100_000
+PICKLE_MEMBER_MAX = 256 * 1024 * 1024
+SCAN_SECONDS_MAX = 20.0
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+_STRING_OPS = frozenset(
+    {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "STRING", "BINSTRING"}
+)
+_STRING_OPS |= {"SHORT_BINSTRING"}
+_NEUTRAL_OPS = frozenset(
+    {"BINGET", "LONG_BINGET", "GET", "BINPUT", "LONG_BINPUT", "PUT", "MEMOIZE", "FRAME", "PROTO"}
+)
+
+
+class Unfollowable(Exception):
+    """The stream can't be followed statically: treat it as dangerous."""
+
+
+@dataclass
+class PickleVerdict:
+    """What the scan found.
+
+    Attributes:
+        globals: every ``module.name`` the file would import, sorted.
+        offending: those outside the allow-list, plus why a stream couldn't be followed.
+    """
+
+    globals: list[str] = field(default_factory=list)
+    offending: list[str] = field(default_factory=list)
+
+    @property
+    def dangerous(self) -> bool:
+        """True when loading the file could run code."""
+        return bool(self.offending)
+
+
+def _globals_of(stream: IO[bytes], deadline: float) -> tuple[set[str], Any]:
+    """The globals of one pickle stream, and the first constant it pushes (for the magic)."""
+    found: set[str] = set()
+    strings: list[str | None] = []
+    memo: dict[int, str | None] = {}
+    first: Any = None
+    try:
+        for count, (opcode, arg, _pos) in enumerate(pickletools.genops(stream)):
+            if count & 0x3FF == 0 and time.monotonic() > deadline:
+                raise Unfollowable("the scan took too long")
+            name = opcode.name
+            if count == 1 or (count == 0 and name != "PROTO"):
+                first = arg
+            if name in _STRING_OPS:
+                strings.append(arg if isinstance(arg, str) else None)
+            elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
+                memo[int(str(arg))] = strings[-1] if strings else None
+            elif name == "MEMOIZE":
+                memo[len(memo)] = strings[-1] if strings else None
+            elif name in ("BINGET", "LONG_BINGET", "GET"):
+                strings.append(memo.get(int(str(arg))))
+            elif name in ("GLOBAL", "INST"):
+                module, _, attr = str(arg).partition(" ")
+                found.add(f"{module}.{attr}")
+            elif name == "STACK_GLOBAL":
+                if len(strings) < 2 or strings[-1] is None or strings[-2] is None:
+                    raise Unfollowable("a global whose name is computed (STACK_GLOBAL)")
+                found.add(f"{strings[-2]}.{strings[-1]}")
+            elif name in ("EXT1", "EXT2", "EXT4"):
+                raise Unfollowable(f"an extension-registry global ({name})")
+            if name not in _STRING_OPS and name not in _NEUTRAL_OPS:
+                strings.append(None)
+    except Unfollowable:
+        raise
+    except Exception as exc:  # genops raises ValueError and friends on a broken stream
+        raise Unfollowable(f"the pickle stream is malformed ({exc})") from None
+    return found, first
+
+
+def _plain_pickles(stream: IO[bytes], deadline: float) -> Iterator[set[str]]:
+    """A plain pickle, or the five pickles of the legacy PyTorch format."""
+    found, first = _globals_of(stream, deadline)
+    yield found
+    if first == LEGACY_MAGIC:
+        for _ in range(4):  # protocol, system info, the object, storage keys
+            yield _globals_of(stream, deadline)[0]
+
+
+def _archive_pickles(path: str, deadline: float) -> Iterator[set[str]]:
+    with zipfile.ZipFile(path) as archive:
+        members = archive.infolist()
+        if len(members) > MEMBERS_MAX:
+            raise Unfollowable(f"the archive has too many members ({len(members):,})")
+        pickles = [m for m in members if m.filename.endswith(".pkl")]
+        if not pickles:
+            raise Unfollowable("the archive holds no pickle to check")
+        for member in pickles:
+            if member.file_size > PICKLE_MEMBER_MAX:
+                raise Unfollowable(f"{member.filename} is too large to check")
+            with archive.open(member) as stream:
+                yield _globals_of(stream, deadline)[0]
+
+
+def scan_pickle_file(path: str) -> PickleVerdict:
+    """Scan a pickle or PyTorch checkpoint without loading it. Never raises for bad content.
+
+    Raises:
+        HeaderError: the file cannot be opened (missing, not a regular file).
+    """
+    fd, st = open_regular(path)
+    verdict = PickleVerdict()
+    deadline = time.monotonic() + SCAN_SECONDS_MAX
+    found: set[str] = set()
+    with os.fdopen(fd, "rb") as handle:
+        magic = handle.read(4)
+        handle.seek(0)
+        try:
+            if magic == b"PK\x03\x04":
+                if st.st_size > ARCHIVE_MAX:
+                    raise Unfollowable("the archive is too large to check")
+                for names in _archive_pickles(path, deadline):
+                    found |= names
+            else:
+                for names in _plain_pickles(handle, deadline):
+                    found |= names
+        except Unfollowable as exc:
+            verdict.offending.append(f"(unscannable: {exc})")
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            verdict.offending.append(f"(unscannable: {exc})")
+    verdict.globals = sorted(found)
+    verdict.offending = sorted(found - ALLOWED) + verdict.offending
+    if verdict.dangerous:
+        log.warning("%s would import %s", path, ", ".join(verdict.offending))
+    return verdict
+
+
+__all__ = ["ALLOWED", "HeaderError", "PickleVerdict", "scan_pickle_file"]
