@@ -7,7 +7,7 @@ import os
 import signal
 import sys
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from lora_desktop.services.errors import DomainError
@@ -40,7 +40,9 @@ def run_application(database: str | os.PathLike[str] | None) -> int:
         problem = exc.to_problem()
         print(f"lora-desktop: {problem['title']}: {exc.detail}", file=sys.stderr)  # noqa: T201
         if not _headless(app):  # nobody could dismiss a box without a display
-            QMessageBox.critical(None, str(problem["title"]), exc.detail)
+            box = QMessageBox(QMessageBox.Icon.Critical, str(problem["title"]), exc.detail)
+            box.setTextFormat(Qt.TextFormat.PlainText)  # a path may look like HTML
+            box.exec()
         return 1
     # Ctrl+C in the terminal quits cleanly: Python handles signals only when it
     # runs, so wake it up now and then.

@@ -123,6 +123,10 @@ class ComposePanel(QWidget):
         """Compose again once the current burst of events is handled."""
         self._timer.start()
 
+    def cancel_refresh(self) -> None:
+        """Drop a scheduled refresh (the window is closing)."""
+        self._timer.stop()
+
     def refresh(self) -> None:
         """Compose now from the library and the fields."""
         self._timer.stop()

@@ -362,6 +362,7 @@ class MainWindow(QMainWindow):
             return
         self._closed = True
         self._changes_timer.stop()
+        self.compose_panel.cancel_refresh()
         self.bridge.detach()
         self.runner.shutdown()
         try:

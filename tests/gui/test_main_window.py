@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QObject, Qt, QUrl, Slot
 from PySide6.QtGui import QDesktopServices, QGuiApplication
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 from pytestqt.qtbot import QtBot
 
 from lora_desktop.app import create_main_window
 from lora_desktop.services import adapters
 from lora_desktop.services.errors import DomainError
-from lora_desktop.services.library import Library
+from lora_desktop.services.library import Library, open_library
 from lora_desktop.services.registration import register_many
 from lora_desktop.ui.adapter_list_model import COL_NAME, COL_TAGS
 from lora_desktop.ui.instance_lock import LibraryAlreadyOpen
@@ -283,7 +283,10 @@ def test_show_in_folder_opens_the_file_folder(
 
 
 def test_window_state_is_restored(open_window: WindowFactory, three: Library) -> None:
+    adapters.update_adapter(three, "bee", {"tags": ["insect"]})
     first = open_window()
+    first.tag_filter.setCurrentIndex(first.tag_filter.findData("insect"))
+    assert first.proxy.tag == "insect"
     first.resize(720, 540)  # within the offscreen screen (800x600)
     first.layout().activate()  # the splitter takes the new width before we move it
     first.main_splitter.setSizes([420, 296])  # both above their minimum widths
@@ -301,6 +304,8 @@ def test_window_state_is_restored(open_window: WindowFactory, three: Library) ->
     assert second.proxy.search == "bee"
     assert second.proxy.active_only
     assert second.compose_panel.prefix_edit.text() == "portrait"
+    assert second.tag_filter.currentData() == "insect"
+    assert second.proxy.tag == "insect"
 
 
 def test_second_window_on_the_same_library_is_refused(
@@ -314,3 +319,37 @@ def test_second_window_on_the_same_library_is_refused(
     first.close()
     again = open_window()  # the lock went with the first window
     assert again.isVisible()
+
+
+def test_drag_in_the_view_reorders_and_persists(
+    open_window: WindowFactory, three: Library, db_path: Path, qtbot: QtBot
+) -> None:
+    from PySide6.QtCore import QPointF
+    from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
+    from PySide6.QtWidgets import QAbstractItemView
+
+    window = open_window()
+    view = window.list_view
+    # A synthetic drop has no source widget, which InternalMove requires.
+    view.setDragDropMode(QAbstractItemView.DragDropMode.DragDrop)
+    data = window.proxy.mimeData([window.proxy.index(2, COL_NAME)])  # cat
+    target = view.visualRect(window.proxy.index(0, COL_NAME))
+    point = QPointF(target.center().x(), target.top() + 2)  # the upper edge of "ant"
+    args = (
+        Qt.DropAction.MoveAction,
+        data,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    for event in (QDragEnterEvent(point, *args), QDragMoveEvent(point, *args)):
+        QApplication.sendEvent(view.viewport(), event)
+        assert event.isAccepted()
+    drop = QDropEvent(point, *args)
+    QApplication.sendEvent(view.viewport(), drop)
+    assert [window.model.row_at(i).name for i in range(3)] == ["cat", "ant", "bee"]
+    window.close()
+    lib = open_library(db_path)
+    try:
+        assert [r.name for r in adapters.list_rows(lib)] == ["cat", "ant", "bee"]
+    finally:
+        lib.close()
