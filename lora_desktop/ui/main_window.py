@@ -450,6 +450,8 @@ class MainWindow(QMainWindow):
     ) -> None:
         adapter_id = self.list_view.current_id() if current.isValid() else None
         if adapter_id != self.editor.adapter_id:
+            if self.editor.is_dirty:
+                self._show_message("Unsaved edits were discarded (Save before moving on).")
             self.editor.show_adapter(adapter_id)
 
     def _on_search_field_text_changed(self, text: str) -> None:
