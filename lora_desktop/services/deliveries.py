@@ -23,13 +23,20 @@ from lora_desktop.services.convert import validate
 from lora_desktop.services.errors import NotFound, ValidationFailed
 from lora_desktop.services.library import ChangeSet, Library
 from lora_desktop.services.runners import Outcome
+from lora_desktop.services.runners.a1111 import run_a1111
 from lora_desktop.services.runners.cli import run_cli
+from lora_desktop.services.runners.comfyui import run_comfyui
 from lora_desktop.services.runners.http import run_http
 
 log = logging.getLogger(__name__)
 
-Runner = Callable[[str, dict[str, Any]], Outcome]
-RUNNERS: dict[str, Runner] = {"http": run_http, "cli": run_cli}
+Runner = Callable[[str, dict[str, Any], threading.Event], Outcome]
+RUNNERS: dict[str, Runner] = {
+    "http": run_http,
+    "cli": run_cli,
+    "a1111": run_a1111,
+    "comfyui": run_comfyui,
+}
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 JOBS_LIMIT_MAX = 1000
@@ -175,7 +182,7 @@ def run_job(lib: Library, job_id: str, *, cancel: threading.Event | None = None)
     while runner is not None:
         attempts += 1
         _record(lib, job_id, attempts=attempts)
-        outcome = runner(job.prompt, dict(job.params))
+        outcome = runner(job.prompt, dict(job.params), stop)
         if outcome.succeeded or not outcome.retryable or attempts >= max_attempts:
             break
         if stop.wait(backoff_delay(attempts, outcome.retry_after)):
