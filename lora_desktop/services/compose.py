@@ -21,7 +21,6 @@ from lora_desktop.models.schemas import ComposeRequest, ComposeResult, DeliveryR
 from lora_desktop.models.tables import Adapter
 from lora_desktop.services.adapters import compose_order
 from lora_desktop.services.convert import validate
-from lora_desktop.services.deliveries import enqueue
 from lora_desktop.services.errors import ValidationFailed
 from lora_desktop.services.library import Library
 
@@ -164,6 +163,10 @@ def compose(
     )
     delivery = None
     if req.delivery is not None:
+        # Imported here: the delivery runners pull in httpx, which the window's
+        # first paint (which composes) does not need.
+        from lora_desktop.services.deliveries import enqueue
+
         job = enqueue(lib, req.delivery, default_prompt=prompt)
         delivery = DeliveryRef(id=job.id, status=job.status)
     return ComposeResult(prompt=prompt, tokens=tokens, warnings=warnings, delivery=delivery)
