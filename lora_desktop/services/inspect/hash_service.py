@@ -1,0 +1,210 @@
+"""Hashing registered adapters: one, or every pending one on a pool of threads.
+
+A hash is stored with the file's size and modification time; it is pending again
+when those change (``rescan`` records the change). A file that changes while it
+is hashed is queued again (up to ``RETRIES`` times). A file found complete after
+being incomplete, or changed since it was inspected, is inspected again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+
+from sqlalchemy import or_, select
+
+from lora_desktop.models.base import utcnow
+from lora_desktop.models.schemas import AdapterOut, HashReport
+from lora_desktop.models.tables import Adapter
+from lora_desktop.services.adapters import load
+from lora_desktop.services.convert import adapter_out
+from lora_desktop.services.errors import FileProblem
+from lora_desktop.services.inspect.apply import apply_inspection
+from lora_desktop.services.inspect.hashing import (
+    FileChanged,
+    HashResult,
+    HashStopped,
+    StopCheck,
+    hash_file,
+)
+from lora_desktop.services.inspect.inspection import inspect_file
+from lora_desktop.services.inspect.safetensors_header import HeaderError
+from lora_desktop.services.library import ChangeSet, Library
+
+log = logging.getLogger(__name__)
+
+RETRIES = 3
+HashProgress = Callable[[int, int, int, int], None]
+"""``progress(files_done, files_total, bytes_done, bytes_total)``, on the calling thread."""
+
+
+def _store(lib: Library, adapter_id: str, result: HashResult) -> None:
+    """Write a hash result; re-inspect the file if it changed or was incomplete."""
+    reinspect = None
+    with lib.db.read() as session:
+        adapter = session.get(Adapter, adapter_id)
+        if adapter is None:
+            return
+        if adapter.incomplete or (adapter.file_size, adapter.file_mtime) != (
+            result.size,
+            result.mtime,
+        ):
+            reinspect = inspect_file(adapter.file_path)
+    with lib.db.write() as session:
+        adapter = session.get(Adapter, adapter_id)
+        if adapter is None:
+            return
+        if reinspect is not None:
+            apply_inspection(session, adapter, reinspect)
+        adapter.sha256 = result.sha256
+        adapter.sha256_weights = result.sha256_weights
+        adapter.hash_size, adapter.hash_mtime = result.size, result.mtime
+        adapter.file_size, adapter.file_mtime = result.size, result.mtime
+        adapter.file_inode = result.inode
+        adapter.hashed_at = utcnow()
+        adapter.incomplete = result.incomplete is not None
+        if result.incomplete or result.header_problem:
+            adapter.inspect_error = result.incomplete or result.header_problem
+        adapter.updated_at = utcnow()
+
+
+def hash_adapter(
+    lib: Library,
+    ref: str,
+    *,
+    bytes_done: Callable[[int], None] | None = None,
+    should_stop: StopCheck | None = None,
+) -> AdapterOut:
+    """Hash one adapter's file now and store the result.
+
+    Raises:
+        NotFound: no such adapter.
+        FileProblem: the file can't be read, or kept changing while it was hashed.
+    """
+    with lib.db.read() as session:
+        adapter = load(session, ref)
+        adapter_id, path = adapter.id, adapter.file_path
+    for _attempt in range(RETRIES):
+        try:
+            result = hash_file(path, bytes_done=bytes_done, should_stop=should_stop)
+            break
+        except FileChanged:
+            continue
+        except HeaderError as exc:
+            raise FileProblem(f"{path}: {exc.message}") from None
+    else:
+        raise FileProblem(f"{path} kept changing while it was hashed; try again later")
+    _store(lib, adapter_id, result)
+    with lib.db.read() as session:
+        out = adapter_out(load(session, adapter_id))
+    lib.publish(ChangeSet(updated=(adapter_id,)))
+    return out
+
+
+def pending(lib: Library) -> list[tuple[str, str, int]]:
+    """(id, path, size) of live adapters whose hash is missing or stale, smallest first."""
+    with lib.db.read() as session:
+        rows = session.execute(
+            select(Adapter.id, Adapter.file_path, Adapter.file_size)
+            .where(
+                Adapter.deleted_at.is_(None),
+                Adapter.file_status == "ok",
+                or_(
+                    Adapter.hashed_at.is_(None),
+                    Adapter.hash_size.is_distinct_from(Adapter.file_size),
+                    Adapter.hash_mtime.is_distinct_from(Adapter.file_mtime),
+                ),
+            )
+            .order_by(Adapter.file_size, Adapter.id)
+        ).all()
+    return [(i, p, s or 0) for i, p, s in rows]
+
+
+def hash_pending(
+    lib: Library,
+    *,
+    progress: HashProgress | None = None,
+    should_stop: StopCheck | None = None,
+    workers: int = 2,
+) -> HashReport:
+    """Hash every pending adapter on ``workers`` threads (1 for a spinning disk, 2 for SSD).
+
+    Results are stored as they arrive (one short write each) and broadcast in one
+    change set at the end. ``should_stop`` cancels: files being hashed stop at
+    their next read, nothing partial is stored.
+    """
+    jobs = pending(lib)
+    total_bytes = sum(size for _, _, size in jobs)
+    done_bytes = 0
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def stopping() -> bool:
+        if should_stop is not None and should_stop():
+            stop.set()
+        return stop.is_set()
+
+    def count(n: int) -> None:
+        nonlocal done_bytes
+        with lock:
+            done_bytes += n
+
+    hashed = incomplete = requeued = files_done = 0
+    failed: list[str] = []
+    updated: list[str] = []
+    queue = list(reversed(jobs))  # pop() takes the smallest first: rows fill in early
+    attempts: dict[str, int] = {}
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="hash") as pool:
+        running: dict[Future[HashResult], tuple[str, str, int]] = {}
+        while queue or running:
+            while queue and len(running) < max(1, workers) and not stopping():
+                job = queue.pop()
+                running[pool.submit(hash_file, job[1], bytes_done=count, should_stop=stopping)] = (
+                    job
+                )
+            if not running:
+                break
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                adapter_id, path, _size = running.pop(future)
+                try:
+                    result = future.result()
+                except HashStopped:
+                    continue
+                except FileChanged:
+                    attempts[adapter_id] = attempts.get(adapter_id, 0) + 1
+                    if attempts[adapter_id] < RETRIES:
+                        requeued += 1
+                        queue.insert(0, (adapter_id, path, _size))
+                    else:
+                        failed.append(f"{path}: kept changing while it was hashed")
+                    continue
+                except (HeaderError, OSError) as exc:
+                    failed.append(f"{path}: {getattr(exc, 'message', None) or exc}")
+                    files_done += 1
+                    continue
+                _store(lib, adapter_id, result)
+                updated.append(adapter_id)
+                files_done += 1
+                hashed += result.incomplete is None
+                incomplete += result.incomplete is not None
+                if progress is not None:
+                    with lock:
+                        seen = done_bytes
+                    progress(files_done, len(jobs), seen, total_bytes)
+    if updated:
+        lib.publish(ChangeSet(updated=tuple(updated)))
+    log.info("hashed %d files (%d incomplete, %d failed)", hashed, incomplete, len(failed))
+    return HashReport(
+        hashed=hashed,
+        incomplete=incomplete,
+        requeued=requeued,
+        failed=failed,
+        bytes=done_bytes,
+        stopped=stop.is_set(),
+    )
+
+
+__all__ = ["hash_adapter", "hash_pending", "pending"]
