@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from lora_desktop.cli import output
+from lora_desktop.cli import inspect_commands, output
 from lora_desktop.cli.clipboard import copy_text
 from lora_desktop.cli.parser import bind_dash_values, build_parser
 from lora_desktop.models.schemas import DEFAULT_TEMPLATE
@@ -91,6 +91,8 @@ def cmd_add(lib: Library, args: argparse.Namespace) -> int:
 
 
 def cmd_list(lib: Library, args: argparse.Namespace) -> int:
+    if args.duplicates:
+        return inspect_commands.print_duplicates(lib, args, _print)
     page = adapters.list_adapters(
         lib,
         {
@@ -98,6 +100,7 @@ def cmd_list(lib: Library, args: argparse.Namespace) -> int:
             "tag": args.tag,
             "search": args.search,
             "file_status": "missing" if args.missing else None,
+            "base_model": args.base_model,
             "include_deleted": args.deleted,
             "limit": args.limit,
             "offset": args.offset,
@@ -141,7 +144,9 @@ def cmd_restore(lib: Library, args: argparse.Namespace) -> int:
 
 
 def cmd_activate(lib: Library, args: argparse.Namespace) -> int:
-    adapter = adapters.activate(lib, args.ref, ordinal=args.ordinal)
+    adapter = adapters.activate(
+        lib, args.ref, ordinal=args.ordinal, confirm_dangerous=args.confirm_dangerous
+    )
     _print(args, adapter, output.adapter_line(adapter))
     return EXIT_OK
 
@@ -253,6 +258,9 @@ HANDLERS: dict[str, Handler] = {
     "deliver": cmd_deliver,
     "jobs": cmd_jobs,
     "health": cmd_health,
+    "scan": lambda lib, args: inspect_commands.cmd_scan(lib, args, _print),
+    "hash": lambda lib, args: inspect_commands.cmd_hash(lib, args, _print),
+    "rescan": lambda lib, args: inspect_commands.cmd_rescan(lib, args, _print),
 }
 
 

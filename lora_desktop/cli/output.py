@@ -56,12 +56,31 @@ def adapter_text(a: AdapterOut) -> str:
             "" if a.archetype_confidence is None else f"{a.archetype_confidence:g}",
         ),
         ("sha256", a.sha256 or "(not hashed yet)"),
+        ("autov2/autov3", f"{a.autov2 or '-'} / {a.autov3 or '-'}"),
+        ("title", a.title or ""),
+        ("base model", a.base_model or ""),
+        (
+            "network",
+            " ".join(
+                str(v)
+                for v in (a.network_module, a.network_dim, a.network_alpha, a.resolution)
+                if v is not None
+            ),
+        ),
+        ("suggestions", ", ".join(c.word for c in a.trigger_candidates)),
+        ("metadata", "indexed" if a.metadata_indexed else "not indexed"),
+        ("preview", a.preview_path or ""),
+        ("problems", a.inspect_error or ""),
         ("notes", a.notes),
         ("created", a.created_at.isoformat()),
         ("updated", a.updated_at.isoformat()),
     ]
     if a.deleted_at:
         rows.append(("deleted", a.deleted_at.isoformat()))
+    if a.incomplete:
+        rows.append(("incomplete", "yes: truncated or still downloading; checked again later"))
+    if a.dangerous:
+        rows.append(("DANGEROUS", "loading it would import " + ", ".join(a.dangerous_globals)))
     return "\n".join(f"{k + ':':<15}{v}" for k, v in rows)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lora_desktop import __version__
+from lora_desktop.cli import inspect_commands
 from lora_desktop.models.schemas import ORDER_BY_CHOICES
 
 DASH_VALUE_OPTIONS = frozenset({"--order-by"})
@@ -93,6 +94,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--search", metavar="TEXT", help="words to find in name, tags, version")
     p.add_argument("--missing", action="store_true", help="only adapters whose file is missing")
     p.add_argument("--deleted", action="store_true", help="include soft-deleted adapters")
+    p.add_argument("--base-model", metavar="LABEL", help="e.g. 'SDXL 1.0', 'Pony' (any case)")
+    p.add_argument(
+        "--duplicates", action="store_true", help="list groups of adapters with the same content"
+    )
     p.add_argument("--limit", type=int, default=50)
     p.add_argument("--offset", type=int, default=0)
     p.add_argument("--order-by", default="compose", choices=ORDER_BY_CHOICES, metavar="FIELD")
@@ -117,6 +122,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("activate", "add an adapter to the compose stack")
     p.add_argument("ref", metavar="ID_OR_NAME")
     p.add_argument("--ordinal", type=int)
+    p.add_argument(
+        "--confirm-dangerous", action="store_true", help="activate a pickle flagged dangerous"
+    )
     p = command("deactivate", "remove an adapter from the compose stack")
     p.add_argument("ref", metavar="ID_OR_NAME")
     p = command("reorder", "put these adapters first, in this order")
@@ -143,5 +151,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--status", choices=("pending", "running", "succeeded", "failed", "cancelled"))
 
+    inspect_commands.add_parsers(command)
     command("health", "check the library")
     return parser
