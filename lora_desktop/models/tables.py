@@ -162,3 +162,22 @@ class DeliveryJob(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Deliveries (issue 6; revision 0003). The job keeps its own copy of the target's
+    # settings in ``params``: editing or deleting the target never changes a queued job.
+    target_id: Mapped[str | None] = mapped_column(
+        ForeignKey("delivery_targets.id", ondelete="SET NULL"), index=True
+    )
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+
+
+class DeliveryTarget(Base):
+    """A named delivery configuration: a mode and its settings (secrets included)."""
+
+    __tablename__ = "delivery_targets"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(NAME_MAX), unique=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -2,7 +2,12 @@
 
 ``run_job`` may be called on any thread; it claims the job so two workers
 never run the same one. Transient failures are retried with exponential
-backoff and jitter, up to the request's ``max_attempts``.
+backoff and jitter, up to the job's ``max_attempts``; failures that may have
+reached the runtime wait for ``retry_job``. ``cancel_job`` ends a pending job at
+once and signals a running one (its CLI process group is killed).
+
+Log events (``delivery.enqueued``, ``.started``, ``.completed``, ``.failed``,
+``.cancelled``) carry the job id and duration; see :mod:`.delivery_log`.
 """
 
 from __future__ import annotations
@@ -10,7 +15,10 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import time
+import uuid
 from collections.abc import Callable
+from os.path import basename
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,15 +26,18 @@ from sqlalchemy import select, update
 
 from lora_desktop.models.base import utcnow
 from lora_desktop.models.schemas import DeliveryJobOut, DeliveryRequest
-from lora_desktop.models.tables import DeliveryJob
+from lora_desktop.models.tables import Adapter, DeliveryJob
+from lora_desktop.services.adapters import compose_order
 from lora_desktop.services.convert import validate
-from lora_desktop.services.errors import NotFound, ValidationFailed
+from lora_desktop.services.delivery_log import event
+from lora_desktop.services.errors import Conflict, DomainError, NotFound, ValidationFailed
 from lora_desktop.services.library import ChangeSet, Library
 from lora_desktop.services.runners import Outcome
 from lora_desktop.services.runners.a1111 import run_a1111
 from lora_desktop.services.runners.cli import run_cli
 from lora_desktop.services.runners.comfyui import run_comfyui
 from lora_desktop.services.runners.http import run_http
+from lora_desktop.services.targets import redact, scrub, target_settings
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +51,31 @@ RUNNERS: dict[str, Runner] = {
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 JOBS_LIMIT_MAX = 1000
+UNFINISHED = ("pending", "running")
+SEND_INTERVAL = 1.0
+"""The same prompt to the same target within this many seconds is refused (a double click)."""
+CANCEL_POLL = 0.5
+"""How often a running job looks for a cancel asked by another process."""
+
+_running: dict[str, threading.Event] = {}
+_running_lock = threading.Lock()
+_last_send: dict[tuple[int, str, int], float] = {}
+
+
+class TooSoon(DomainError):
+    """The same send was just made; the artist probably clicked twice."""
+
+    slug = "rate-limited"
+    title = "Already sent"
 
 
 def job_out(job: DeliveryJob) -> DeliveryJobOut:
-    """Return the contract's view of a job; secrets in headers are masked."""
-    params = dict(job.params)
-    if params.get("headers"):
-        params["headers"] = dict.fromkeys(params["headers"], "***")
+    """Return the contract's view of a job; secrets in headers and URLs are masked."""
     return DeliveryJobOut(
         id=job.id,
         prompt=job.prompt,
         mode=job.mode,
-        params=params,
+        params=redact(job.params, tail=False),
         status=job.status,
         result=job.result,
         error=job.error,
@@ -75,31 +99,110 @@ def _params(request: DeliveryRequest) -> dict[str, Any]:
     return {"argv": list(request.argv), "cwd": request.cwd, **common}
 
 
+def active_adapters(lib: Library) -> list[dict[str, Any]]:
+    """The live, active adapters in compose order: name, weight, sha256 and file name."""
+    with lib.db.read() as session:
+        rows = session.execute(
+            select(Adapter.name, Adapter.weight, Adapter.sha256, Adapter.file_path)
+            .where(Adapter.deleted_at.is_(None), Adapter.active.is_(True))
+            .order_by(*compose_order())  # type: ignore[arg-type]
+        )
+        return [
+            {"name": r.name, "weight": r.weight, "sha256": r.sha256, "file": basename(r.file_path)}
+            for r in rows
+        ]
+
+
+def _target_params(
+    lib: Library, target: str, adapters: list[dict[str, Any]] | None
+) -> tuple[str, str, dict[str, Any]]:
+    target_id, name, mode, config = target_settings(lib, target)
+    used = active_adapters(lib) if adapters is None else adapters
+    params: dict[str, Any] = {**config, "target": name}
+    params["metadata"] = {
+        "adapters": [{k: a.get(k) for k in ("name", "weight", "sha256")} for a in used]
+    }
+    if mode == "comfyui":
+        # The app picks the prompt_id so a retry can ask ComfyUI whether it already ran.
+        params["prompt_id"] = str(uuid.uuid4())
+        params["loras"] = [
+            {"lora_name": a.get("file") or f"{a['name']}.safetensors", "weight": a["weight"]}
+            for a in used
+        ]
+    return target_id, mode, params
+
+
+def _rate_limit(lib: Library, target_id: str, prompt: str) -> None:
+    now = time.monotonic()
+    key = (id(lib.db), target_id, hash(prompt))
+    with _running_lock:
+        last = _last_send.get(key)
+        if last is not None and now - last < SEND_INTERVAL:
+            raise TooSoon(
+                f"this prompt was sent to this target {now - last:.1f} s ago; "
+                f"wait {SEND_INTERVAL:g} s before sending it again"
+            )
+        if len(_last_send) > 1000:
+            _last_send.clear()
+        _last_send[key] = now
+
+
 def enqueue(
     lib: Library,
-    request: DeliveryRequest | dict[str, object],
+    request: DeliveryRequest | dict[str, object] | None = None,
     *,
+    target: str | None = None,
+    prompt: str | None = None,
     default_prompt: str | None = None,
     metadata: dict[str, Any] | None = None,
+    adapters: list[dict[str, Any]] | None = None,
 ) -> DeliveryJobOut:
-    """Record a pending job; its prompt is the request's, else ``default_prompt``.
+    """Record a pending job, from a ``request`` or to a stored ``target`` (id or name).
+
+    The prompt is ``prompt``, else the request's, else ``default_prompt``, else (for
+    a target) the composed one. A target's job copies its settings and lists the
+    ``adapters`` (default: the active ones) in ``params.metadata``. Sending the
+    same prompt to the same target twice within ``SEND_INTERVAL`` is refused.
 
     Raises:
-        ValidationFailed: a bad request (no URL, no program, no prompt).
+        ValidationFailed: a bad request (no URL, no program, no prompt), or both or
+            neither of ``request`` and ``target``.
+        NotFound: no such target.
+        TooSoon: the same send was just made.
     """
-    req = validate(DeliveryRequest, request)
-    prompt = req.prompt if req.prompt is not None else default_prompt
-    if prompt is None:
+    if (request is None) == (target is None):
+        raise ValidationFailed.field("target", "give either a delivery request or a target")
+    target_id: str | None = None
+    if request is not None:
+        req = validate(DeliveryRequest, request)
+        text = prompt if prompt is not None else req.prompt
+        params = _params(req)
+        mode: str = req.mode
+        if metadata:
+            params["metadata"] = metadata
+    else:
+        assert target is not None
+        target_id, mode, params = _target_params(lib, target, adapters)
+        text = prompt
+        if metadata:
+            params["metadata"] = metadata
+    text = text if text is not None else default_prompt
+    if text is None and target_id is not None:
+        from lora_desktop.services.compose import compose  # compose imports this module
+
+        text = compose(lib).prompt
+    if text is None:
         raise ValidationFailed.field("prompt", "give a prompt to deliver")
-    params = _params(req)
-    if metadata:
-        params["metadata"] = metadata
+    if target_id is not None:
+        _rate_limit(lib, target_id, text)
     with lib.db.write() as session:
-        job = DeliveryJob(prompt=prompt, mode=req.mode, params=params, status="pending")
+        job = DeliveryJob(
+            prompt=text, mode=mode, params=params, status="pending", target_id=target_id
+        )
         session.add(job)
         session.flush()
         out = job_out(job)
-    log.info("delivery.enqueued id=%s mode=%s", out.id, out.mode)
+    event("delivery.enqueued", out.id, mode=out.mode, target=params.get("target"))
     lib.publish(ChangeSet(jobs=(out.id,)))
     return out
 
@@ -136,7 +239,7 @@ def _claim(lib: Library, job_id: str) -> DeliveryJob | None:
     with lib.db.write() as session:
         claimed = session.execute(
             update(DeliveryJob)
-            .where(DeliveryJob.id == job_id, DeliveryJob.status.in_(("pending", "running")))
+            .where(DeliveryJob.id == job_id, DeliveryJob.status.in_(UNFINISHED))
             .values(status="running", started_at=utcnow())
         ).rowcount  # type: ignore[attr-defined]
         if not claimed:
@@ -156,6 +259,24 @@ def _record(lib: Library, job_id: str, **values: Any) -> DeliveryJobOut:
     return out
 
 
+def _cancel_requested(lib: Library, job_id: str) -> bool:
+    with lib.db.read() as session:
+        return bool(
+            session.scalar(select(DeliveryJob.cancel_requested).where(DeliveryJob.id == job_id))
+        )
+
+
+def _watch_cancel(lib: Library, job_id: str, stop: threading.Event, done: threading.Event) -> None:
+    """Set ``stop`` when another process asks to cancel (runs on its own thread)."""
+    while not done.wait(CANCEL_POLL):
+        try:
+            if _cancel_requested(lib, job_id):
+                stop.set()
+                return
+        except Exception:  # a closed library at shutdown: stop watching
+            return
+
+
 def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     """Seconds to wait before attempt ``attempt + 1``: exponential with full jitter."""
     if retry_after is not None:
@@ -166,42 +287,140 @@ def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
 def run_job(lib: Library, job_id: str, *, cancel: threading.Event | None = None) -> DeliveryJobOut:
     """Run a pending job to its end, retrying transient failures; return its final state.
 
+    A job already running in this process, or finished, is returned as it is.
+
     Raises:
         NotFound: no such job.
     """
+    stop = cancel or threading.Event()
+    with _running_lock:
+        if job_id in _running:
+            busy = True
+        else:
+            busy = False
+            _running[job_id] = stop
+    if busy:
+        return get_job(lib, job_id)
+    try:
+        return _run(lib, job_id, stop)
+    finally:
+        with _running_lock:
+            _running.pop(job_id, None)
+
+
+def _run(lib: Library, job_id: str, stop: threading.Event) -> DeliveryJobOut:
     job = _claim(lib, job_id)
     if job is None:
         return get_job(lib, job_id)
+    if job.cancel_requested:  # asked while it ran in a process that then ended
+        stop.set()
     lib.publish(ChangeSet(jobs=(job_id,)))
-    log.info("delivery.started id=%s mode=%s", job_id, job.mode)
+    started = time.monotonic()
+    target = job.params.get("target")
+    event("delivery.started", job_id, mode=job.mode, target=target, attempts=job.attempts)
     runner = RUNNERS.get(job.mode)
     max_attempts = int(job.params.get("max_attempts", 3))
-    attempts = job.attempts
+    attempts = first = job.attempts
     outcome = Outcome(False, error=f"unknown delivery mode {job.mode!r}")
-    stop = cancel or threading.Event()
-    while runner is not None:
-        attempts += 1
-        _record(lib, job_id, attempts=attempts)
-        outcome = runner(job.prompt, dict(job.params), stop)
-        if outcome.succeeded or not outcome.retryable or attempts >= max_attempts:
-            break
-        if stop.wait(backoff_delay(attempts, outcome.retry_after)):
-            outcome = Outcome(False, error="cancelled")
-            break
+    if job.cancel_requested:
+        outcome = Outcome(False, error="cancelled")
+    done = threading.Event()
+    watcher = threading.Thread(
+        target=_watch_cancel, args=(lib, job_id, stop, done), daemon=True, name="cancel-watch"
+    )
+    watcher.start()
+    try:
+        while runner is not None and not job.cancel_requested:
+            attempts += 1
+            _record(lib, job_id, attempts=attempts)
+            outcome = runner(job.prompt, dict(job.params), stop)
+            if outcome.succeeded or not outcome.retryable or attempts - first >= max_attempts:
+                break
+            if stop.wait(backoff_delay(attempts - first, outcome.retry_after)):
+                outcome = Outcome(False, outcome.result, "cancelled")
+                break
+    finally:
+        done.set()
     status = "succeeded" if outcome.succeeded else "failed"
     if outcome.error == "cancelled":
         status = "cancelled"
+    error = scrub(outcome.error) if outcome.error else None
     out = _record(
         lib,
         job_id,
         status=status,
         result=outcome.result or None,
-        error=outcome.error,
+        error=error,
         finished_at=utcnow(),
+        cancel_requested=False,
     )
-    event = "delivery.completed" if outcome.succeeded else "delivery.failed"
-    log.info("%s id=%s attempts=%d", event, job_id, attempts)
+    name = {"succeeded": "delivery.completed", "cancelled": "delivery.cancelled"}
+    event(
+        name.get(status, "delivery.failed"),
+        job_id,
+        mode=job.mode,
+        target=target,
+        attempts=attempts,
+        duration_ms=round((time.monotonic() - started) * 1000, 1),
+        error=error,
+    )
     return out
+
+
+def retry_job(lib: Library, job_id: str) -> DeliveryJobOut:
+    """Put a failed or cancelled job back to pending (the artist pressed Retry).
+
+    Its attempts are kept; the next ``run_job`` gets ``max_attempts`` more. A ComfyUI
+    job keeps its ``prompt_id``, so the runner first asks whether it already ran.
+
+    Raises:
+        NotFound: no such job.
+        Conflict: the job is pending, running or succeeded.
+    """
+    with lib.db.write() as session:
+        changed = session.execute(
+            update(DeliveryJob)
+            .where(DeliveryJob.id == job_id, DeliveryJob.status.in_(("failed", "cancelled")))
+            .values(status="pending", error=None, finished_at=None, cancel_requested=False)
+        ).rowcount  # type: ignore[attr-defined]
+    if not changed:
+        job = get_job(lib, job_id)
+        raise Conflict(f"job {job_id} is {job.status}: only a failed or cancelled job is retried")
+    event("delivery.retried", job_id)
+    lib.publish(ChangeSet(jobs=(job_id,)))
+    return get_job(lib, job_id)
+
+
+def cancel_job(lib: Library, job_id: str) -> DeliveryJobOut:
+    """Cancel a job: a pending one at once; a running one is signalled (its attempt stops,
+    a CLI program's process group is killed) and ends ``cancelled`` shortly after.
+
+    A finished job is returned unchanged.
+
+    Raises:
+        NotFound: no such job.
+    """
+    now = utcnow()
+    with lib.db.write() as session:
+        pending = session.execute(
+            update(DeliveryJob)
+            .where(DeliveryJob.id == job_id, DeliveryJob.status == "pending")
+            .values(status="cancelled", error="cancelled", finished_at=now)
+        ).rowcount  # type: ignore[attr-defined]
+        if not pending:
+            session.execute(
+                update(DeliveryJob)
+                .where(DeliveryJob.id == job_id, DeliveryJob.status == "running")
+                .values(cancel_requested=True)
+            )
+    with _running_lock:
+        signal = _running.get(job_id)
+    if signal is not None:
+        signal.set()
+    if pending:
+        event("delivery.cancelled", job_id)
+    lib.publish(ChangeSet(jobs=(job_id,)))
+    return get_job(lib, job_id)
 
 
 def unfinished_jobs(lib: Library) -> list[str]:
@@ -210,7 +429,7 @@ def unfinished_jobs(lib: Library) -> list[str]:
         return list(
             session.scalars(
                 select(DeliveryJob.id)
-                .where(DeliveryJob.status.in_(("pending", "running")))
+                .where(DeliveryJob.status.in_(UNFINISHED))
                 .order_by(DeliveryJob.created_at)
             )
         )
