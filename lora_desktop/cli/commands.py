@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from lora_desktop.cli import inspect_commands, output
+from lora_desktop.cli import delivery_commands, inspect_commands, output
 from lora_desktop.cli.clipboard import copy_text
 from lora_desktop.cli.parser import bind_dash_values, build_parser
 from lora_desktop.models.schemas import DEFAULT_TEMPLATE
@@ -173,12 +173,16 @@ def cmd_compose(lib: Library, args: argparse.Namespace) -> int:
             "include_trigger_words": not args.no_trigger_words,
         },
     )
-    _print(args, result, result.prompt)
+    if args.copy:
+        copy_text(result.prompt)
     if not args.json:
         for warning in result.warnings:
             print(f"warning: {warning}", file=sys.stderr)
-    if args.copy:
-        copy_text(result.prompt)
+    if args.deliver:
+        return delivery_commands.compose_and_deliver(lib, args, _print, result)
+    if args.wait:
+        raise ValidationFailed.field("wait", "--wait goes with --deliver TARGET")
+    _print(args, result, result.prompt)
     return EXIT_OK
 
 
@@ -193,6 +197,10 @@ def _headers(values: list[str]) -> dict[str, str]:
 
 
 def cmd_deliver(lib: Library, args: argparse.Namespace) -> int:
+    if args.target:
+        if args.url or args.argv or args.header:
+            raise ValidationFailed.field("target", "--url, --header and a program go with --mode")
+        return delivery_commands.deliver_to_target(lib, args, _print)
     request: dict[str, Any] = {
         "mode": args.mode,
         "prompt": args.prompt,
@@ -224,6 +232,9 @@ def cmd_deliver(lib: Library, args: argparse.Namespace) -> int:
 
 
 def cmd_jobs(lib: Library, args: argparse.Namespace) -> int:
+    status = delivery_commands.cmd_jobs_action(lib, args, _print)
+    if status is not None:
+        return status
     if args.job_id:
         job = deliveries.get_job(lib, args.job_id)
         _print(args, job, output.job_text(job))
@@ -258,6 +269,7 @@ HANDLERS: dict[str, Handler] = {
     "deliver": cmd_deliver,
     "jobs": cmd_jobs,
     "health": cmd_health,
+    "targets": lambda lib, args: delivery_commands.cmd_targets(lib, args, _print),
     "scan": lambda lib, args: inspect_commands.cmd_scan(lib, args, _print),
     "hash": lambda lib, args: inspect_commands.cmd_hash(lib, args, _print),
     "rescan": lambda lib, args: inspect_commands.cmd_rescan(lib, args, _print),
@@ -265,8 +277,22 @@ HANDLERS: dict[str, Handler] = {
 
 
 def parse(argv: list[str]) -> argparse.Namespace:
-    """Parse the command line (exits 2 with a usage message when it is wrong)."""
-    args = build_parser().parse_args(bind_dash_values(argv))
+    """Parse the command line (exits 2 with a usage message when it is wrong).
+
+    Everything after ``--`` is a program's argument vector (``deliver --mode cli``,
+    ``targets add --mode cli``): it is split off first, because argparse does not
+    hand ``--`` on to a nested sub-command.
+    """
+    parser = build_parser()
+    program: list[str] = []
+    if "--" in argv:
+        cut = argv.index("--")
+        argv, program = argv[:cut], argv[cut + 1 :]
+    args = parser.parse_args(bind_dash_values(argv))
+    if program:
+        if not hasattr(args, "argv"):
+            parser.error(f"unrecognized arguments: -- {' '.join(program)}")
+        args.argv = [*args.argv, *program]
     args.json = getattr(args, "json", False)
     args.database = getattr(args, "database", None)
     return args
@@ -279,6 +305,7 @@ def run(args: argparse.Namespace) -> int:
     except DomainError as exc:
         output.problem(exc.to_problem(), args.json)
         return EXIT_DOMAIN
+    delivery_commands.start_event_log(args.command)
     try:
         return HANDLERS[args.command](lib, args)
     except DomainError as exc:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lora_desktop import __version__
-from lora_desktop.cli import inspect_commands
+from lora_desktop.cli import delivery_commands, inspect_commands
 from lora_desktop.models.schemas import ORDER_BY_CHOICES
 
 DASH_VALUE_OPTIONS = frozenset({"--order-by"})
@@ -136,9 +136,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", dest="template", default=None, metavar="TEMPLATE")
     p.add_argument("--no-trigger-words", action="store_true")
     p.add_argument("--copy", action="store_true", help="also put the prompt on the clipboard")
+    p.add_argument("--deliver", metavar="TARGET", help="send the prompt to this target")
+    p.add_argument("--wait", action="store_true", help="with --deliver: wait for the job's end")
 
     p = command("deliver", "deliver a prompt (the composed one by default) and wait for it")
-    p.add_argument("--mode", choices=("http", "cli"), required=True)
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--mode", choices=("http", "cli"))
+    how.add_argument("--target", metavar="NAME", help="a stored target (see: targets list)")
     p.add_argument("--url", help="for --mode http")
     p.add_argument("--header", action="append", default=[], metavar="NAME:VALUE")
     p.add_argument("--prompt", help="deliver this text instead of the composed prompt")
@@ -146,11 +150,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--attempts", type=int, default=3, help="tries for transient failures")
     p.add_argument("argv", nargs="*", metavar="-- PROGRAM ARG", help="for --mode cli")
 
-    p = command("jobs", "show one delivery job, or list the newest")
-    p.add_argument("job_id", nargs="?", metavar="ID")
+    p = command("jobs", "list the newest jobs; jobs ID | jobs retry|cancel ID | jobs resume")
+    p.add_argument("words", nargs="*", metavar="[retry|cancel] ID")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--status", choices=("pending", "running", "succeeded", "failed", "cancelled"))
 
     inspect_commands.add_parsers(command)
+    delivery_commands.add_parsers(command)
     command("health", "check the library")
     return parser
