@@ -30,6 +30,7 @@ from lora_desktop.services.convert import (
 from lora_desktop.services.errors import Conflict, FileProblem, InvalidParam, ValidationFailed
 from lora_desktop.services.inspect.apply import apply_inspection, file_columns, filled_values
 from lora_desktop.services.inspect.inspection import FileInspection, inspect_file
+from lora_desktop.services.inspect.sidecars import folder_listing
 from lora_desktop.services.library import ChangeSet, Library
 
 log = logging.getLogger(__name__)
@@ -249,7 +250,7 @@ def _inspect_new(
     chunk: list[str], known: dict[str, str]
 ) -> dict[str, tuple[FileFacts, FileInspection] | str]:
     """Check and inspect each new file (outside any write lock): facts or the skip reason."""
-    listings: dict[str, list[str] | None] = {}
+    listings: dict[str, dict[str, str]] = {}
     out: dict[str, tuple[FileFacts, FileInspection] | str] = {}
     for path in chunk:
         if path in known:
@@ -261,10 +262,7 @@ def _inspect_new(
             continue
         folder = os.path.dirname(path)
         if folder not in listings:
-            try:
-                listings[folder] = os.listdir(folder)
-            except OSError:
-                listings[folder] = None
+            listings[folder] = folder_listing(folder)
         out[path] = (facts, inspect_file(path, names=listings[folder]))
     return out
 

@@ -132,10 +132,10 @@ def _fill(found: FileInspection) -> None:
     found.values = {k: v for k, v in merged.items() if v[0] not in (None, "", [])}
 
 
-def inspect_file(path: str, *, names: list[str] | None = None) -> FileInspection:
+def inspect_file(path: str, *, names: dict[str, str] | None = None) -> FileInspection:
     """Inspect one LoRA file: header (or pickle scan), derived fields and sidecars.
 
-    ``names`` is its folder's listing when the caller already has it.
+    ``names`` is its folder's ``sidecars.folder_listing`` when the caller already has it.
     """
     suffix = os.path.splitext(path)[1].lower()
     found = FileInspection(path, "pickle" if suffix in PICKLE_EXTENSIONS else "safetensors")

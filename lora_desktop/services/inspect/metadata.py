@@ -7,10 +7,10 @@ that don't parse are ignored one by one; nothing here raises.
 
 from __future__ import annotations
 
+import heapq
 import json
 import logging
 import re
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,22 +185,24 @@ def _datasets(meta: dict[str, str], problems: list[str]) -> tuple[list[str], lis
     return tokens, folders
 
 
-def tag_counts(meta: dict[str, str], problems: list[str]) -> tuple[Counter[str], list[str]]:
-    """Tag counts summed over every folder of ``ss_tag_frequency``, and the folder names."""
-    counts: Counter[str] = Counter()
+def tag_counts(meta: dict[str, str], problems: list[str]) -> tuple[dict[str, int], list[str]]:
+    """Tag counts summed over every folder of ``ss_tag_frequency``, and the folder names.
+
+    A plain dict and exact type checks: this runs for every file registered.
+    """
+    counts: dict[str, int] = {}
     frequency = kohya_json(meta, "ss_tag_frequency", problems)
     if not isinstance(frequency, dict):
         if frequency is not None:
             problems.append("ss_tag_frequency is not an object; ignored")
         return counts, []
+    get = counts.get
     for tags in frequency.values():
-        if not isinstance(tags, dict):
+        if type(tags) is not dict:
             continue
         for tag, count in tags.items():
-            if isinstance(count, int | float) and not isinstance(count, bool):
-                word = " ".join(str(tag).split())
-                if word:
-                    counts[word] += int(count)
+            if type(count) is int or type(count) is float:
+                counts[tag] = get(tag, 0) + int(count)
     return counts, [str(k) for k in frequency]
 
 
@@ -218,15 +220,23 @@ def derive(meta: dict[str, str]) -> Derived:
         token = folder_token(folder)
         if token:
             ranked.append(Candidate(token, "folder"))
-    for tag, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:TAG_CANDIDATES_MAX]:
-        ranked.append(Candidate(tag, "tag_frequency", count))
+    # Twice as many as shown: some may repeat an earlier candidate and be dropped.
+    top = heapq.nlargest(TAG_CANDIDATES_MAX * 2, counts, key=counts.__getitem__)
+    top.sort(key=lambda tag: (-counts[tag], tag))
+    ranked.extend(Candidate(tag, "tag_frequency", counts[tag]) for tag in top)
     seen: set[str] = set()
     candidates: list[Candidate] = []
+    tags_left = TAG_CANDIDATES_MAX
     for candidate in ranked:
         word = " ".join(candidate.word.split())[:500]
-        if word and word.lower() not in seen:
-            seen.add(word.lower())
-            candidates.append(Candidate(word, candidate.source, candidate.count))
+        if not word or word.lower() in seen:
+            continue
+        if candidate.source == "tag_frequency":
+            if not tags_left:
+                break
+            tags_left -= 1
+        seen.add(word.lower())
+        candidates.append(Candidate(word, candidate.source, candidate.count))
     title = kohya_value(meta.get("modelspec.title")) or kohya_value(meta.get("ss_output_name"))
     return Derived(
         title=title[:500] if title else None,

@@ -219,7 +219,9 @@ def _skip_ws(text: str, index: int) -> int:
 
 def _check_outer(text: str) -> int:
     start = _skip_ws(text, 0)
-    end = len(text.rstrip(_WS))
+    end = len(text)
+    while end > start and text[end - 1] in _WS:  # not rstrip(): that copies the header
+        end -= 1
     if start >= end or text[start] != "{":
         raise HeaderError("header is not a JSON object")
     if text[end - 1] != "}":

@@ -75,19 +75,22 @@ class Sidecars:
         return out
 
 
-def sidecar_paths(path: str, names: list[str] | None = None) -> dict[str, str]:
+def folder_listing(folder: str) -> dict[str, str]:
+    """A folder's entries by lower-cased name (empty if it can't be listed)."""
+    try:
+        return {n.lower(): n for n in os.listdir(folder or ".")}
+    except OSError:
+        return {}
+
+
+def sidecar_paths(path: str, names: dict[str, str] | None = None) -> dict[str, str]:
     """Sidecars and preview candidates of ``path`` present in its folder (case-insensitive).
 
-    ``names`` is the folder's listing when the caller already has it (a batch).
+    ``names`` is the folder's ``folder_listing`` when the caller already has it (a batch).
     """
     folder, base = os.path.split(path)
     stem = os.path.splitext(base)[0].lower()
-    if names is None:
-        try:
-            names = os.listdir(folder or ".")
-        except OSError:
-            return {}
-    lowered = {n.lower(): n for n in names if n.lower().startswith(stem)}
+    lowered = folder_listing(folder) if names is None else names
     found: dict[str, str] = {}
     for kind, suffix in SUFFIXES.items():
         name = lowered.get(stem + suffix)
@@ -218,7 +221,7 @@ _READERS = {
 }
 
 
-def read_sidecars(path: str, names: list[str] | None = None) -> Sidecars:
+def read_sidecars(path: str, names: dict[str, str] | None = None) -> Sidecars:
     """Read every sidecar and the first usable preview of the LoRA at ``path``. Never raises."""
     found = Sidecars()
     for kind, sidecar in sidecar_paths(path, names).items():
