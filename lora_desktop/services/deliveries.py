@@ -22,7 +22,7 @@ from os.path import basename
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import case, select, update
 
 from lora_desktop.models.base import utcnow
 from lora_desktop.models.schemas import DeliveryJobOut, DeliveryRequest
@@ -240,7 +240,15 @@ def _claim(lib: Library, job_id: str) -> DeliveryJob | None:
         claimed = session.execute(
             update(DeliveryJob)
             .where(DeliveryJob.id == job_id, DeliveryJob.status.in_(UNFINISHED))
-            .values(status="running", started_at=utcnow())
+            # The first attempt is counted here: one write fewer per job.
+            .values(
+                status="running",
+                started_at=utcnow(),
+                attempts=case(
+                    (DeliveryJob.cancel_requested.is_(True), DeliveryJob.attempts),
+                    else_=DeliveryJob.attempts + 1,
+                ),
+            )
         ).rowcount  # type: ignore[attr-defined]
         if not claimed:
             return None
@@ -320,7 +328,8 @@ def _run(lib: Library, job_id: str, stop: threading.Event) -> DeliveryJobOut:
     event("delivery.started", job_id, mode=job.mode, target=target, attempts=job.attempts)
     runner = RUNNERS.get(job.mode)
     max_attempts = int(job.params.get("max_attempts", 3))
-    attempts = first = job.attempts
+    attempts = job.attempts  # already counting the first attempt (see _claim)
+    first = attempts - 1
     outcome = Outcome(False, error=f"unknown delivery mode {job.mode!r}")
     if job.cancel_requested:
         outcome = Outcome(False, error="cancelled")
@@ -331,14 +340,15 @@ def _run(lib: Library, job_id: str, stop: threading.Event) -> DeliveryJobOut:
     watcher.start()
     try:
         while runner is not None and not job.cancel_requested:
-            attempts += 1
-            _record(lib, job_id, attempts=attempts)
+            if attempts - first > 1:
+                _record(lib, job_id, attempts=attempts)
             outcome = runner(job.prompt, dict(job.params), stop)
             if outcome.succeeded or not outcome.retryable or attempts - first >= max_attempts:
                 break
             if stop.wait(backoff_delay(attempts - first, outcome.retry_after)):
                 outcome = Outcome(False, outcome.result, "cancelled")
                 break
+            attempts += 1
     finally:
         done.set()
     status = "succeeded" if outcome.succeeded else "failed"

@@ -19,12 +19,15 @@ streamed and the deadline checked between chunks.
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
 
+import certifi
 import httpx
 
 from lora_desktop.services.runners import Outcome
@@ -89,10 +92,16 @@ class Deadline:
         return time.monotonic() >= self.at
 
 
+@functools.cache
+def _tls() -> ssl.SSLContext:
+    # Building a verifying context loads the CA bundle (tens of ms): once per process.
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def client() -> httpx.Client:
     """A client that follows no redirect and reads no proxy or netrc settings from the
     environment (a proxy could see a token header; the targets are local runtimes)."""
-    return httpx.Client(follow_redirects=False, trust_env=False)
+    return httpx.Client(follow_redirects=False, trust_env=False, verify=_tls())
 
 
 def retry_after(headers: httpx.Headers) -> float | None:

@@ -1,0 +1,124 @@
+"""Deliveries: per-job overhead (database + scheduling) for 1,000 jobs to a local HTTP target.
+
+Usage: .venv/bin/python benchmarks/delivery_bench.py [--jobs 1000] [--workers 2]
+
+Starts a local HTTP runtime (http.server in a thread, answers ``{"ok": true}`` at
+once), stores a target, enqueues ``--jobs`` jobs (each with a distinct prompt) and
+runs them on a thread pool of ``--workers``. The http runner is wrapped to time the
+HTTP exchange itself; overhead = ``run_job`` wall time minus that, plus the enqueue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.server
+import statistics
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from lora_desktop.services import deliveries, targets
+from lora_desktop.services.delivery_stats import delivery_stats
+from lora_desktop.services.library import open_library
+from lora_desktop.services.runners import Outcome
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        body = b'{"ok": true}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=2)
+    opts = parser.parse_args()
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+
+    runner_ms: dict[str, float] = {}
+    plain = deliveries.RUNNERS["http"]
+
+    def timed(prompt: str, params: dict[str, Any], cancel: threading.Event) -> Outcome:
+        start = time.perf_counter()
+        try:
+            return plain(prompt, params, cancel)
+        finally:
+            runner_ms[prompt] = (time.perf_counter() - start) * 1000
+
+    deliveries.RUNNERS["http"] = timed
+    with tempfile.TemporaryDirectory() as folder:
+        lib = open_library(Path(folder) / "bench.sqlite3")
+        targets.create_target(lib, {"name": "local", "mode": "http", "config": {"url": url}})
+
+        enqueue_ms = []
+        ids = []
+        t0 = time.perf_counter()
+        for i in range(opts.jobs):
+            start = time.perf_counter()
+            ids.append(deliveries.enqueue(lib, target="local", prompt=f"prompt {i}").id)
+            enqueue_ms.append((time.perf_counter() - start) * 1000)
+        enqueue_total = time.perf_counter() - t0
+
+        job_ms: dict[str, float] = {}
+
+        def run(job_id: str) -> str:
+            start = time.perf_counter()
+            out = deliveries.run_job(lib, job_id)
+            job_ms[out.prompt] = (time.perf_counter() - start) * 1000
+            return out.status
+
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(opts.workers) as pool:
+            statuses = list(pool.map(run, ids))
+        run_total = time.perf_counter() - t0
+        stats = delivery_stats(lib)
+        lib.close()
+    server.shutdown()
+
+    overhead = [job_ms[p] - runner_ms[p] for p in job_ms]
+    http_ms = list(runner_ms.values())
+    print(f"jobs: {opts.jobs}, workers: {opts.workers}, succeeded: {statuses.count('succeeded')}")
+    print(
+        f"enqueue: {enqueue_total:.2f} s total, median {statistics.median(enqueue_ms):.2f} ms, "
+        f"p95 {pct(enqueue_ms, 0.95):.2f} ms per job"
+    )
+    print(
+        f"run_job overhead (minus the HTTP exchange): median {statistics.median(overhead):.2f} ms,"
+        f" p95 {pct(overhead, 0.95):.2f} ms per job"
+    )
+    print(f"HTTP exchange: median {statistics.median(http_ms):.2f} ms")
+    print(
+        f"run: {run_total:.2f} s total, {opts.jobs / run_total:.0f} jobs/s; "
+        f"per-job overhead (enqueue + run median): "
+        f"{statistics.median(enqueue_ms) + statistics.median(overhead):.2f} ms"
+    )
+    print(
+        f"delivery_stats latency p50/p99: {stats.latency_ms.p50:.1f}/{stats.latency_ms.p99:.1f} ms"
+    )
+
+
+if __name__ == "__main__":
+    main()
