@@ -31,6 +31,7 @@ from lora_desktop.services.errors import DomainError, NotFound
 from lora_desktop.services.library import ChangeSet, Library
 from lora_desktop.services.ordering import save_order
 from lora_desktop.ui.plain_text import plain_tooltip
+from lora_desktop.ui.thumbnails import LIST_SIZE, ThumbnailLoader
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,9 @@ ACTIVE_ROLE = Qt.ItemDataRole.UserRole + 4
 
 MIME_IDS = "application/x-lora-desktop-ids"
 
-COL_NAME, COL_WEIGHT, COL_TAGS, COL_STATUS = range(4)
-HEADERS = ("Name", "Weight", "Tags", "File")
+COL_NAME, COL_WEIGHT, COL_TAGS, COL_STATUS, COL_PREVIEW = range(5)
+HEADERS = ("Name", "Weight", "Tags", "File", "")
+"""The preview column is last in the model; the view shows it first."""
 
 # Beyond this many updated ids one reload is cheaper than one query each.
 _PER_ROW_REFRESH_LIMIT = 200
@@ -61,6 +63,7 @@ _CELL_FLAGS = (
 _NAME_FLAGS = _CELL_FLAGS | Qt.ItemFlag.ItemIsUserCheckable
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _CHECK = Qt.ItemDataRole.CheckStateRole
+_DECORATION = Qt.ItemDataRole.DecorationRole
 
 
 def format_weight(weight: float) -> str:
@@ -87,6 +90,11 @@ def row_from_adapter(adapter: AdapterOut) -> AdapterRow:
         ordinal=adapter.ordinal,
         file_status=adapter.file_status,
         search_text=search_text(adapter.name, adapter.version, adapter.tags, adapter.trigger_words),
+        base_model=adapter.base_model,
+        sha256=adapter.sha256,
+        preview_path=adapter.preview_path,
+        dangerous=adapter.dangerous,
+        incomplete=adapter.incomplete,
     )
 
 
@@ -108,6 +116,9 @@ class AdapterListModel(QAbstractTableModel):
 
     error_occurred = Signal(str)
     """A service refused a change made through the model (the message to show)."""
+    dangerous_activation_requested = Signal(list)
+    """Ids of dangerous adapters the artist tried to activate: ask, then
+    ``set_active(ids, True, confirm_dangerous=True)``."""
 
     def __init__(self, library: Library, parent: Any = None) -> None:
         super().__init__(parent)
@@ -118,6 +129,8 @@ class AdapterListModel(QAbstractTableModel):
         self.generation = 0
         self._counts: tuple[int, tuple[int, int, int]] | None = None
         """Bumped by every change to the rows: filters cache per generation."""
+        self._thumbnails: ThumbnailLoader | None = None
+        self._shared: tuple[int, frozenset[str]] | None = None
 
     # -- loading and lookup -------------------------------------------------
 
@@ -160,6 +173,43 @@ class AdapterListModel(QAbstractTableModel):
         result = (len(self._rows), active, missing)
         self._counts = (self.generation, result)
         return result
+
+    def duplicated_hashes(self) -> frozenset[str]:
+        """SHA-256 values that more than one row shares."""
+        cached = self._shared
+        if cached is not None and cached[0] == self.generation:
+            return cached[1]
+        seen: set[str] = set()
+        shared: set[str] = set()
+        for r in self._rows:
+            if r.sha256 is not None:
+                (shared if r.sha256 in seen else seen).add(r.sha256)
+        result = frozenset(shared)
+        self._shared = (self.generation, result)
+        return result
+
+    def set_thumbnail_loader(self, loader: ThumbnailLoader | None) -> None:
+        """Show thumbnails from ``loader`` (set after the first paint: none are made before)."""
+        if self._thumbnails is not None:
+            self._thumbnails.ready.disconnect(self._on_thumbnails_ready)
+        self._thumbnails = loader
+        if loader is not None:
+            loader.ready.connect(self._on_thumbnails_ready)
+        if self._rows:
+            last = len(self._rows) - 1
+            self.dataChanged.emit(
+                self.index(0, COL_PREVIEW),
+                self.index(last, COL_PREVIEW),
+                [Qt.ItemDataRole.DecorationRole],
+            )
+
+    def _on_thumbnails_ready(self, adapter_id: str, edge: int) -> None:
+        if edge != LIST_SIZE:
+            return
+        row = self.row_of(adapter_id)
+        if row >= 0:
+            index = self.index(row, COL_PREVIEW)
+            self.dataChanged.emit(index, index, [Qt.ItemDataRole.DecorationRole])
 
     def all_tags(self) -> list[str]:
         """Every tag used by a row, sorted."""
@@ -209,12 +259,28 @@ class AdapterListModel(QAbstractTableModel):
             return plain_tooltip(self._display(row, column))
         if role == Qt.ItemDataRole.TextAlignmentRole and column == COL_WEIGHT:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-        if role == Qt.ItemDataRole.ForegroundRole and row.file_status != "ok":
+        if role == Qt.ItemDataRole.ForegroundRole and (row.file_status != "ok" or row.dangerous):
             return _MISSING_BRUSH
+        if role == _DECORATION and column == COL_PREVIEW:
+            loader = self._thumbnails
+            return loader.pixmap(row.id, row.preview_path, LIST_SIZE) if loader else None
+        if role == Qt.ItemDataRole.ToolTipRole and column == COL_STATUS:
+            return plain_tooltip(self._status_tip(row))
         return None
 
-    @staticmethod
-    def _display(row: AdapterRow, column: int) -> str:
+    def _status_tip(self, row: AdapterRow) -> str:
+        lines = [f"File: {row.file_status}"]
+        if row.dangerous:
+            lines.append("Dangerous: loading this pickle would run code")
+        if row.incomplete:
+            lines.append("Incomplete (perhaps still downloading)")
+        if row.sha256 is not None and row.sha256 in self.duplicated_hashes():
+            lines.append("Duplicate: another adapter has the same SHA-256")
+        if row.sha256 is None:
+            lines.append("Not hashed yet")
+        return "\n".join(lines)
+
+    def _display(self, row: AdapterRow, column: int) -> str:
         if column == COL_NAME:
             return row.name
         if column == COL_WEIGHT:
@@ -222,7 +288,14 @@ class AdapterListModel(QAbstractTableModel):
         if column == COL_TAGS:
             return ", ".join(row.tags)
         if column == COL_STATUS:
-            return "ok" if row.file_status == "ok" else row.file_status
+            marks = [row.file_status]
+            if row.dangerous:
+                marks.append("dangerous")
+            if row.incomplete:
+                marks.append("incomplete")
+            if row.sha256 is not None and row.sha256 in self.duplicated_hashes():
+                marks.append("duplicate")
+            return " · ".join(marks)
         return ""
 
     def flags(self, index: Index) -> Qt.ItemFlag:
@@ -244,17 +317,34 @@ class AdapterListModel(QAbstractTableModel):
         checked = value in (Qt.CheckState.Checked, Qt.CheckState.Checked.value, 2, True)
         return self.set_active([self._rows[index.row()].id], checked)
 
-    def set_active(self, ids: Sequence[str], active: bool) -> bool:
-        """Activate or deactivate adapters through the services; False if one was refused."""
+    def set_active(
+        self, ids: Sequence[str], active: bool, *, confirm_dangerous: bool = False
+    ) -> bool:
+        """Activate or deactivate adapters through the services; False if one was refused.
+
+        Dangerous adapters are not activated without ``confirm_dangerous``: their ids
+        go out by ``dangerous_activation_requested`` for the window to ask.
+        """
         ok = True
+        risky: list[str] = []
         for adapter_id in ids:
+            position = self.row_of(adapter_id)
+            row = self._rows[position] if position >= 0 else None
+            if active and not confirm_dangerous and row and row.dangerous and not row.active:
+                risky.append(adapter_id)
+                continue
             try:
-                out = adapter_service.set_active(self._library, adapter_id, active)
+                out = adapter_service.set_active(
+                    self._library, adapter_id, active, confirm_dangerous=confirm_dangerous
+                )
             except DomainError as exc:
                 self.error_occurred.emit(exc.detail)
                 ok = False
                 continue
             self._replace(row_from_adapter(out))
+        if risky:
+            self.dangerous_activation_requested.emit(risky)
+            ok = False
         return ok
 
     def _replace(self, row: AdapterRow) -> None:

@@ -5,11 +5,19 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from PySide6.QtCore import QRect, Qt, Signal
+from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from lora_desktop.ui.adapter_list_model import COL_NAME, COL_STATUS, COL_TAGS, COL_WEIGHT, ID_ROLE
+from lora_desktop.ui.adapter_list_model import (
+    COL_NAME,
+    COL_PREVIEW,
+    COL_STATUS,
+    COL_TAGS,
+    COL_WEIGHT,
+    ID_ROLE,
+)
+from lora_desktop.ui.thumbnails import LIST_SIZE
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +41,9 @@ class AdapterListView(QTableView):
         rows = self.verticalHeader()
         rows.hide()
         rows.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        rows.setDefaultSectionSize(self.fontMetrics().height() + 8)
+        # Tall enough for a compact thumbnail; still one line of text.
+        rows.setDefaultSectionSize(max(self.fontMetrics().height() + 8, LIST_SIZE + 4))
+        self.setIconSize(QSize(LIST_SIZE, LIST_SIZE))
         self.setShowGrid(False)
         self.setWordWrap(False)
         self.setCornerButtonEnabled(False)
@@ -65,7 +75,12 @@ class AdapterListView(QTableView):
         metrics = self.fontMetrics()
         header.resizeSection(COL_WEIGHT, metrics.horizontalAdvance("Weight") + 28)
         header.resizeSection(COL_TAGS, metrics.horizontalAdvance("x" * 22))
-        header.resizeSection(COL_STATUS, metrics.horizontalAdvance("missing") + 24)
+        header.resizeSection(COL_STATUS, metrics.horizontalAdvance("missing · dup") + 24)
+        # The thumbnail column is the model's last; it shows first.
+        header.setSectionResizeMode(COL_PREVIEW, QHeaderView.ResizeMode.Fixed)
+        header.resizeSection(COL_PREVIEW, LIST_SIZE + 8)
+        if header.visualIndex(COL_PREVIEW) != 0:
+            header.moveSection(header.visualIndex(COL_PREVIEW), 0)
 
     def set_empty_hint(self, text: str) -> None:
         """The text shown when no row is visible."""

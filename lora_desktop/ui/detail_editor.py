@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
@@ -36,6 +37,8 @@ from lora_desktop.models.schemas import ORDINAL_MAX, WEIGHT_MAX, WEIGHT_MIN, Ada
 from lora_desktop.services import adapters as adapter_service
 from lora_desktop.services.errors import Conflict, DomainError, NotFound
 from lora_desktop.services.library import Library
+from lora_desktop.ui.dangerous_confirm import ask_activate_dangerous
+from lora_desktop.ui.inspection_pane import InspectionPane
 
 log = logging.getLogger(__name__)
 
@@ -147,6 +150,8 @@ class DetailEditor(QWidget):
         self.save_button = QPushButton("Save", objectName="saveButton")
         self.save_button.setDefault(True)
         self.revert_button = QPushButton("Revert", objectName="revertButton")
+        self.inspection = InspectionPane(self._library)
+        self.dangerous_box: QMessageBox | None = None
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
@@ -187,7 +192,9 @@ class DetailEditor(QWidget):
         body_layout = QVBoxLayout(body)
         body_layout.setContentsMargins(12, 10, 12, 10)
         body_layout.addWidget(self.title)
+        body_layout.addWidget(self.inspection.preview)
         body_layout.addLayout(form)
+        body_layout.addWidget(self.inspection)
         body_layout.addStretch(1)
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
@@ -215,6 +222,9 @@ class DetailEditor(QWidget):
         self.revert_button.clicked.connect(self._on_revert_button_clicked)
         self.show_folder_button.clicked.connect(self._on_show_folder_button_clicked)
         self.name_edit.returnPressed.connect(self._on_save_button_clicked)
+        self.inspection.trigger_accepted.connect(self._on_inspection_trigger_accepted)
+        self.inspection.tag_accepted.connect(self._on_inspection_tag_accepted)
+        self.inspection.preview.message.connect(self.message)
 
     def _with_error(self, field: str, content: QWidget | QHBoxLayout) -> QWidget:
         """``content`` with its (hidden until needed) error label under it."""
@@ -301,6 +311,10 @@ class DetailEditor(QWidget):
                 f"Created {_local_time(adapter.created_at)} · "
                 f"updated {_local_time(adapter.updated_at)}"
             )
+        if adapter is None:
+            self.inspection.show_adapter(None)
+        else:
+            self.inspection.show_adapter(adapter, adapter.trigger_words, adapter.tags)
         for widget in widgets:
             widget.setEnabled(adapter is not None)
         self.show_folder_button.setEnabled(adapter is not None)
@@ -343,16 +357,28 @@ class DetailEditor(QWidget):
         }
         return {k: v for k, v in current.items() if v != stored[k]}
 
-    def save(self) -> bool:
-        """Save the changed fields; on refusal show why, beside each field. True if saved."""
+    def save(self, *, confirm_dangerous: bool = False) -> bool:
+        """Save the changed fields; on refusal show why, beside each field. True if saved.
+
+        Activating a dangerous adapter first asks (``dangerous_box``); only
+        "Activate anyway" saves, with ``confirm_dangerous``.
+        """
         if self._adapter is None:
             return False
         patch = self.patch()
         if not patch:
             return True
+        a = self._adapter
+        if patch.get("active") is True and a.dangerous and not confirm_dangerous:
+            self.dangerous_box = ask_activate_dangerous(
+                self, [a.name], a.dangerous_globals, lambda: self._save_confirmed(a.id)
+            )
+            return False
         self._clear_errors()
         try:
-            adapter = adapter_service.update_adapter(self._library, self._adapter.id, patch)
+            adapter = adapter_service.update_adapter(
+                self._library, a.id, patch, confirm_dangerous=confirm_dangerous
+            )
         except DomainError as exc:
             self._show_error(exc, patch)
             return False
@@ -360,6 +386,11 @@ class DetailEditor(QWidget):
         self.saved.emit(adapter)
         self.message.emit(f"Saved {adapter.name}")
         return True
+
+    def _save_confirmed(self, adapter_id: str) -> None:
+        self.dangerous_box = None
+        if self.adapter_id == adapter_id:
+            self.save(confirm_dangerous=True)
 
     def revert(self) -> None:
         """Show the stored values again."""
@@ -405,6 +436,16 @@ class DetailEditor(QWidget):
 
     def _on_field_changed(self, *_args: object) -> None:
         self._update_buttons()
+
+    def _on_inspection_trigger_accepted(self, word: str) -> None:
+        words = split_lines(self.trigger_words_edit.toPlainText())
+        if word.lower() not in {w.lower() for w in words}:
+            self.trigger_words_edit.setPlainText("\n".join([*words, word]))
+
+    def _on_inspection_tag_accepted(self, tag: str) -> None:
+        tags = split_tags(self.tags_edit.text())
+        if tag.lower() not in {t.lower() for t in tags}:
+            self.tags_edit.setText(", ".join([*tags, tag]))
 
     def _on_weight_spin_value_changed(self, value: float) -> None:
         with QSignalBlocker(self.weight_slider):

@@ -23,6 +23,8 @@ from lora_desktop.ui.workers import JobRunner, ProgressReport, StopCheck
 log = logging.getLogger(__name__)
 
 NOT_LOCAL = "not a local file"
+OWN_DROPS_PROPERTY = "ownsImageDrops"
+"""A widget with this property set handles the drops it wants itself."""
 
 
 def split_urls(urls: Sequence[QUrl]) -> tuple[list[str], list[RegisterEntry]]:
@@ -59,6 +61,9 @@ class FileDropFilter(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """QObject.eventFilter: accept URL drags as copies; defer the drop's work."""
+        if watched.property(OWN_DROPS_PROPERTY):
+            return False  # e.g. the preview: it takes images and ignores the rest (which
+            # then reach its parents, and this filter, as an ordinary drop)
         kind = event.type()
         if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove) and isinstance(
             event, QDragEnterEvent | QDragMoveEvent

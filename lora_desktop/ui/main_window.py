@@ -34,6 +34,7 @@ from lora_desktop.ui.delete_command import DeleteAdaptersCommand
 from lora_desktop.ui.detail_editor import DetailEditor
 from lora_desktop.ui.drop_import import FileDropFilter, ImportController
 from lora_desktop.ui.import_report import ImportReportDialog, summary_text
+from lora_desktop.ui.inspection_wiring import InspectionFeatures
 from lora_desktop.ui.instance_lock import acquire_library_lock
 from lora_desktop.ui.library_bridge import LibraryBridge
 from lora_desktop.ui.workers import JobRunner
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self.drop_filter = FileDropFilter(self)
         self.drop_filter.watch(self)
         self.drop_filter.urls_dropped.connect(self._on_drop_filter_urls_dropped)
+        self.inspection = InspectionFeatures(self)
 
     # -- construction -------------------------------------------------------
 
@@ -364,6 +366,7 @@ class MainWindow(QMainWindow):
         self._changes_timer.stop()
         self.compose_panel.cancel_refresh()
         self.bridge.detach()
+        self.inspection.shutdown()
         self.runner.shutdown()
         try:
             self.save_settings()

@@ -120,6 +120,8 @@ def hash_file(
                 else:
                     problem = "header too large to check its tensor table"
                     done += _pump(fd, claimed, (whole,), bytes_done, should_stop)
+        if bytes_done is not None and done:
+            bytes_done(min(done, 8 + (len(header) if header is not None else 0)))
         hashers = (whole,) if weights is None else (whole, weights)
         done += _pump(fd, None, hashers, bytes_done, should_stop)
         after_open = os.fstat(fd)

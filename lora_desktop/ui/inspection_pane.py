@@ -1,0 +1,283 @@
+"""What the app knows about the selected adapter's file, under the detail editor's fields.
+
+The large preview (a drop target), the hashes (full SHA-256, AutoV2, AutoV3),
+marks (dangerous with its globals, incomplete, metadata not indexed), links to
+duplicates and to same-weights copies, one-click suggestions for trigger words
+and tags, and the training metadata table. Everything from files is plain text.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from lora_desktop.models.schemas import AdapterOut, DuplicateGroup
+from lora_desktop.services.library import Library
+from lora_desktop.ui.metadata_table import MetadataSection, MetadataTable
+from lora_desktop.ui.preview_pane import PreviewPane
+
+log = logging.getLogger(__name__)
+
+CHIP_COLUMNS = 3
+CHIP_TEXT_MAX = 40
+LINKS_MAX = 20
+
+
+def _plain(object_name: str) -> QLabel:
+    label = QLabel(objectName=object_name)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    label.setWordWrap(True)
+    label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+    return label
+
+
+def _button_text(text: str) -> str:
+    """Button text shown literally: ``&`` is not a mnemonic, long text is shortened."""
+    short = text if len(text) <= CHIP_TEXT_MAX else text[: CHIP_TEXT_MAX - 1] + "…"
+    return short.replace("&", "&&")
+
+
+def hash_text(adapter: AdapterOut) -> str:
+    """The hashes as shown (or why there are none yet)."""
+    if adapter.sha256 is None:
+        return "Incomplete: not hashed" if adapter.incomplete else "Not hashed yet"
+    lines = [f"SHA-256  {adapter.sha256}", f"AutoV2  {adapter.autov2 or adapter.sha256[:10]}"]
+    if adapter.autov3:
+        lines.append(f"AutoV3  {adapter.autov3}")
+    return "\n".join(lines)
+
+
+def state_lines(adapter: AdapterOut) -> list[str]:
+    """Warnings about the file, most serious first."""
+    lines = []
+    if adapter.dangerous:
+        shown = ", ".join(adapter.dangerous_globals[:8]) or "unknown code"
+        lines.append(f"Dangerous: loading this pickle would import {shown}")
+    if adapter.incomplete:
+        lines.append("Incomplete (perhaps still downloading); checked again when it changes")
+    if not adapter.metadata_indexed:
+        lines.append("Metadata not indexed")
+    if adapter.file_status != "ok":
+        lines.append(f"File {adapter.file_status}")
+    return lines
+
+
+def facts_text(adapter: AdapterOut) -> str:
+    """Base model, network and resolution, as one line."""
+    parts = []
+    if adapter.base_model:
+        parts.append(adapter.base_model)
+    if adapter.network_module:
+        net = adapter.network_module
+        if adapter.network_dim is not None:
+            net += f" dim {adapter.network_dim}"
+        if adapter.network_alpha is not None:
+            net += f" alpha {adapter.network_alpha:g}"
+        parts.append(net)
+    if adapter.resolution:
+        parts.append(adapter.resolution)
+    if adapter.title and adapter.title != adapter.name:
+        parts.insert(0, adapter.title)
+    return " · ".join(parts)
+
+
+class InspectionPane(QWidget):
+    """The file facts of one adapter; emits what the artist accepts or follows."""
+
+    trigger_accepted = Signal(str)
+    tag_accepted = Signal(str)
+    adapter_link_activated = Signal(str)
+    """The id of a duplicate the artist clicked."""
+
+    def __init__(self, library: Library, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("inspectionPane")
+        self._library = library
+        self._chip_buttons: list[QPushButton] = []
+        self.preview = PreviewPane(library)
+        self.facts_label = _plain("factsLabel")
+        self.hashes_label = _plain("hashesLabel")
+        self.hashes_label.setFont(self._mono())
+        self.state_label = _plain("inspectionStateLabel")
+        self.state_label.setStyleSheet("color: #c0392b;")
+        self.links_box = QWidget(objectName="duplicateLinks")
+        self._links = QGridLayout(self.links_box)
+        self._links.setContentsMargins(0, 0, 0, 0)
+        self.suggestions_box = QWidget(objectName="suggestionsBox")
+        self._chips = QGridLayout(self.suggestions_box)
+        self._chips.setContentsMargins(0, 0, 0, 0)
+        self._chips.setHorizontalSpacing(4)
+        self._chips.setVerticalSpacing(2)
+        self.metadata = MetadataSection()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        # The preview is placed by the editor (above its fields); the rest goes here.
+        for widget in (
+            self.facts_label,
+            self.state_label,
+            self.hashes_label,
+            self.links_box,
+            self.suggestions_box,
+            self.metadata,
+        ):
+            layout.addWidget(widget)
+        self.show_adapter(None)
+
+    def _mono(self) -> QFont:
+        font = self.font()
+        font.setFamily("monospace")
+        font.setStyleHint(font.StyleHint.Monospace)
+        return font
+
+    @property
+    def metadata_table(self) -> MetadataTable:
+        """The training metadata table."""
+        return self.metadata.table
+
+    def show_adapter(
+        self,
+        adapter: AdapterOut | None,
+        trigger_words: list[str] | None = None,
+        tags: list[str] | None = None,
+    ) -> None:
+        """Show ``adapter``'s file facts; suggestions already in the fields are left out."""
+        self.preview.show_adapter(adapter)
+        self._clear(self._links)
+        self._clear(self._chips)
+        self._chip_buttons = []
+        if adapter is None:
+            for label in (self.facts_label, self.hashes_label, self.state_label):
+                label.clear()
+            self.state_label.hide()
+            self.links_box.hide()
+            self.suggestions_box.hide()
+            self.metadata.show_metadata(None)
+            return
+        self.facts_label.setText(facts_text(adapter))
+        self.facts_label.setVisible(bool(self.facts_label.text()))
+        self.hashes_label.setText(hash_text(adapter))
+        states = state_lines(adapter)
+        self.state_label.setText("\n".join(states))
+        self.state_label.setVisible(bool(states))
+        self._show_links(adapter)
+        self._show_suggestions(adapter, trigger_words or [], tags or [])
+        self.metadata.show_metadata(adapter.training_metadata, indexed=adapter.metadata_indexed)
+
+    # -- duplicates -------------------------------------------------------------
+
+    def _groups(self, adapter: AdapterOut) -> list[DuplicateGroup]:
+        if adapter.sha256 is None and adapter.sha256_weights is None:
+            return []
+        from lora_desktop.services.inspect.library_scan import find_duplicates
+
+        try:
+            groups = find_duplicates(self._library)
+        except Exception:  # a display aid: never break the editor over it
+            log.exception("could not look for duplicates")
+            return []
+        return [g for g in groups if adapter.id in g.adapter_ids]
+
+    def _show_links(self, adapter: AdapterOut) -> None:
+        row = 0
+        for group in self._groups(adapter):
+            others = [
+                (i, n)
+                for i, n in zip(group.adapter_ids, group.names, strict=True)
+                if i != adapter.id
+            ][:LINKS_MAX]
+            if not others:
+                continue
+            same_file = group.kind == "same_file"
+            title = QLabel(
+                "Duplicate (same SHA-256) of:"
+                if same_file
+                else "Same weights, different metadata (AutoV3 " + group.hash + "):"
+            )
+            title.setTextFormat(Qt.TextFormat.PlainText)
+            title.setObjectName("duplicateMark" if same_file else "sameWeightsMark")
+            self._links.addWidget(title, row, 0, 1, CHIP_COLUMNS)
+            row += 1
+            for n, (other_id, name) in enumerate(others):
+                button = QPushButton(_button_text(name))
+                button.setObjectName("duplicateLink" if same_file else "sameWeightsLink")
+                button.setFlat(True)
+                button.setProperty("adapterId", other_id)
+                button.setToolTip("Select this adapter")
+                button.clicked.connect(
+                    lambda _checked=False, i=other_id: self.adapter_link_activated.emit(i)
+                )
+                self._links.addWidget(button, row + n // CHIP_COLUMNS, n % CHIP_COLUMNS)
+            row += (len(others) + CHIP_COLUMNS - 1) // CHIP_COLUMNS
+        self.links_box.setVisible(row > 0)
+
+    # -- suggestions ------------------------------------------------------------
+
+    def _show_suggestions(self, adapter: AdapterOut, words: list[str], tags: list[str]) -> None:
+        have_words = {w.lower() for w in words}
+        have_tags = {t.lower() for t in tags}
+        triggers = [c for c in adapter.trigger_candidates if c.word.lower() not in have_words]
+        tag_words = [
+            c.word
+            for c in adapter.trigger_candidates
+            if c.source == "tag_frequency" and c.word.lower() not in have_tags and "," not in c.word
+        ]
+        row = 0
+        for title, items, kind in (
+            ("Trigger word suggestions (click to add):", [c.word for c in triggers], "trigger"),
+            ("Tag suggestions (click to add):", tag_words, "tag"),
+        ):
+            if not items:
+                continue
+            label = QLabel(title)
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            self._chips.addWidget(label, row, 0, 1, CHIP_COLUMNS)
+            row += 1
+            sources = {c.word: c for c in adapter.trigger_candidates}
+            for n, word in enumerate(items):
+                chip = QPushButton("+ " + _button_text(word))
+                chip.setObjectName(f"{kind}Suggestion")
+                self._chip_buttons.append(chip)
+                chip.setProperty("word", word)
+                source = sources.get(word)
+                tip = f"From {source.source}" if source else ""
+                if source is not None and source.count is not None:
+                    tip += f" ({source.count} images)"
+                chip.setToolTip(tip)
+                chip.clicked.connect(
+                    lambda _checked=False, w=word, k=kind, c=chip: self._accept(k, w, c)
+                )
+                self._chips.addWidget(chip, row + n // CHIP_COLUMNS, n % CHIP_COLUMNS)
+            row += (len(items) + CHIP_COLUMNS - 1) // CHIP_COLUMNS
+        self.suggestions_box.setVisible(row > 0)
+
+    def _accept(self, kind: str, word: str, chip: QPushButton) -> None:
+        chip.setEnabled(False)
+        if kind == "trigger":
+            self.trigger_accepted.emit(word)
+        else:
+            self.tag_accepted.emit(word)
+
+    def chips(self, kind: str) -> list[QPushButton]:
+        """The suggestion buttons of ``kind`` (``trigger`` or ``tag``), in order."""
+        return [w for w in self._chip_buttons if w.objectName() == f"{kind}Suggestion"]
+
+    @staticmethod
+    def _clear(layout: QGridLayout) -> None:
+        while layout.count():
+            item = layout.takeAt(0)
+            widget = item.widget() if item is not None else None
+            if widget is not None:
+                widget.hide()
+                widget.deleteLater()
