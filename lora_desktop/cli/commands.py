@@ -9,7 +9,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from lora_desktop.cli import delivery_commands, inspect_commands, output
+from lora_desktop.cli import delivery_commands, folder_commands, inspect_commands, output
 from lora_desktop.cli.clipboard import copy_text
 from lora_desktop.cli.parser import bind_dash_values, build_parser
 from lora_desktop.models.schemas import DEFAULT_TEMPLATE
@@ -273,6 +273,8 @@ HANDLERS: dict[str, Handler] = {
     "scan": lambda lib, args: inspect_commands.cmd_scan(lib, args, _print),
     "hash": lambda lib, args: inspect_commands.cmd_hash(lib, args, _print),
     "rescan": lambda lib, args: inspect_commands.cmd_rescan(lib, args, _print),
+    "folders": lambda lib, args: folder_commands.cmd_folders(lib, args, _print),
+    "locate-missing": lambda lib, args: folder_commands.cmd_locate_missing(lib, args, _print),
 }
 
 

@@ -17,8 +17,13 @@ Printer = Callable[[argparse.Namespace, Any, str], None]
 
 def add_parsers(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
     """Add the file-inspection sub-commands to the parser."""
-    p = command("scan", "inspect a registered file, or every one under a folder, again")
-    p.add_argument("path", metavar="PATH")
+    p = command(
+        "scan",
+        "with PATH: inspect a registered file, or every one under a folder, again; "
+        "without: check every file against the disk (missing, moved, changed, new files "
+        "in library folders)",
+    )
+    p.add_argument("path", nargs="?", metavar="PATH")
     p.add_argument(
         "--reimport", action="store_true", help="let sidecars override fields you edited"
     )
@@ -30,7 +35,11 @@ def add_parsers(command: Callable[[str, str], argparse.ArgumentParser]) -> None:
 
 
 def cmd_scan(lib: Library, args: argparse.Namespace, show: Printer) -> int:
-    """``scan PATH``: re-inspect registered files."""
+    """``scan PATH``: re-inspect registered files; ``scan``: reconcile the library."""
+    if args.path is None:
+        from lora_desktop.cli.folder_commands import cmd_reconcile
+
+        return cmd_reconcile(lib, args, show)
     items = scan_path(lib, args.path, reimport=args.reimport)
     lines = [f"{a.name}: {a.inspect_error}" if a.inspect_error else f"{a.name}: ok" for a in items]
     lines.append(f"{len(items)} re-inspected")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lora_desktop import __version__
-from lora_desktop.cli import delivery_commands, inspect_commands
+from lora_desktop.cli import delivery_commands, folder_commands, inspect_commands
 from lora_desktop.models.schemas import ORDER_BY_CHOICES
 
 DASH_VALUE_OPTIONS = frozenset({"--order-by"})
@@ -157,5 +157,6 @@ def build_parser() -> argparse.ArgumentParser:
 
     inspect_commands.add_parsers(command)
     delivery_commands.add_parsers(command)
+    folder_commands.add_parsers(command)
     command("health", "check the library")
     return parser

@@ -167,7 +167,7 @@ class AdapterQuery(_Input):
     active: bool | None = None
     tag: str | None = None
     search: str | None = Field(default=None, max_length=500)
-    file_status: Literal["ok", "missing"] | None = None
+    file_status: Literal["ok", "missing", "unavailable", "changed"] | None = None
     base_model: str | None = Field(default=None, max_length=100)
     include_deleted: bool = False
     limit: int = Field(default=PAGE_LIMIT_DEFAULT, gt=0, le=PAGE_LIMIT_MAX)
@@ -403,3 +403,33 @@ class Health(_Output):
     missing: int
     deleted: int
     pending_jobs: int
+
+
+class LibraryFolderOut(_Output):
+    """A watched library folder (issue 5)."""
+
+    id: str
+    path: str
+    auto_import: bool
+    created_at: datetime
+    exists: bool = True
+
+
+class ReconcileReport(_Output):
+    """What a reconcile found, by adapter id (issue 5).
+
+    ``moved``: path followed a move; ``relinked``: a missing file found again
+    elsewhere (by size and quick key); ``changed``: size or mtime changed (re-inspected,
+    hash pending); ``added``: new files imported from auto-import folders.
+    """
+
+    missing: list[str] = []
+    unavailable: list[str] = []
+    restored: list[str] = []
+    changed: list[str] = []
+    moved: list[str] = []
+    relinked: list[str] = []
+    added: list[str] = []
+    unchanged: int = 0
+    waiting: list[str] = []
+    """Paths of new files whose size has not settled yet (imported by a later pass)."""

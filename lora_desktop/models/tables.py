@@ -80,6 +80,9 @@ class Adapter(Base):
     sidecars: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     # Fields the artist changed: a sidecar or header never overwrites them (unless re-imported).
     edited_fields: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # Library folders (issue 5; revision 0004): SHA-256 of the first and last MiB, so a
+    # moved file is found again by size and this key before its full hash confirms it.
+    quick_key: Mapped[str | None] = mapped_column(String(64))
 
     tags: Mapped[list[AdapterTag]] = relationship(
         back_populates="adapter",
@@ -127,6 +130,7 @@ class Adapter(Base):
         Index("ix_adapters_sha256", "sha256"),
         Index("ix_adapters_sha256_weights", "sha256_weights"),
         Index("ix_adapters_base_model", "base_model"),
+        Index("ix_adapters_file_size", "file_size"),
     )
 
 
@@ -181,3 +185,14 @@ class DeliveryTarget(Base):
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class LibraryFolder(Base):
+    """A folder the app watches; new files in it are imported when ``auto_import`` is on."""
+
+    __tablename__ = "library_folders"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
+    path: Mapped[str] = mapped_column(Text, unique=True)
+    auto_import: Mapped[bool] = mapped_column(Boolean, default=True, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

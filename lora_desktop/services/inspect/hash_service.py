@@ -64,6 +64,8 @@ def _store(lib: Library, adapter_id: str, result: HashResult) -> None:
         adapter.file_size, adapter.file_mtime = result.size, result.mtime
         adapter.file_inode = result.inode
         adapter.hashed_at = utcnow()
+        if adapter.file_status == "changed":  # the watcher's "changed" lasts until re-hashed
+            adapter.file_status = "ok"
         adapter.incomplete = result.incomplete is not None
         if result.incomplete or result.header_problem:
             adapter.inspect_error = result.incomplete or result.header_problem
@@ -110,7 +112,7 @@ def pending(lib: Library) -> list[tuple[str, str, int]]:
             select(Adapter.id, Adapter.file_path, Adapter.file_size)
             .where(
                 Adapter.deleted_at.is_(None),
-                Adapter.file_status == "ok",
+                Adapter.file_status.in_(("ok", "changed")),
                 or_(
                     Adapter.hashed_at.is_(None),
                     Adapter.hash_size.is_distinct_from(Adapter.file_size),

@@ -1,0 +1,247 @@
+"""The watcher with real watchdog on real temporary folders: each case of issue 5.
+
+Every wait is on the watch loop's pass notifications (a threading condition) with a
+timeout; nothing sleeps. After each case the metadata written beforehand is intact.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lora_desktop.services import adapters, folders
+from lora_desktop.services.library import Library
+from lora_desktop.services.registration import register
+from lora_desktop.services.watch_loop import WatchLoop
+from lora_desktop.services.watcher import LibraryWatcher
+from tests.integration.watch_helpers import (
+    SETTLE,
+    TIMEOUT,
+    assert_metadata_kept,
+    write,
+    write_metadata,
+)
+
+
+@pytest.fixture
+def watched(tmp_path: Path, library: Library) -> Path:
+    folder = tmp_path / "watched"
+    folder.mkdir()
+    folders.add_folder(library, str(folder))
+    return folder
+
+
+@pytest.fixture
+def loop(library: Library, watched: Path) -> Iterator[WatchLoop]:
+    runner = WatchLoop(
+        LibraryWatcher(library, settle=SETTLE, polling_interval=0.2),
+        idle_interval=0,
+        root_check=0.2,
+    )
+    runner.start()
+    try:
+        yield runner
+    finally:
+        runner.stop()
+    assert runner.errors == []
+
+
+def _registered(lib: Library, path: Path, name: str) -> str:
+    adapter = register(lib, {"file_path": str(path), "name": name})
+    write_metadata(lib, adapter.id)
+    return adapter.id
+
+
+def _path_of(lib: Library, adapter_id: str) -> str:
+    return adapters.get(lib, adapter_id).file_path
+
+
+def _status(lib: Library, adapter_id: str) -> str:
+    return adapters.get(lib, adapter_id).file_status
+
+
+def adapters_quick_key(lib: Library, adapter_id: str) -> str | None:
+    from lora_desktop.models.tables import Adapter
+
+    with lib.db.read() as session:
+        row = session.get(Adapter, adapter_id)
+        return None if row is None else row.quick_key
+
+
+def _count(lib: Library) -> int:
+    return adapters.list_adapters(lib, {"limit": 500}).total
+
+
+def test_a_renamed_file_keeps_its_row_and_metadata(
+    library: Library, watched: Path, loop: WatchLoop
+) -> None:
+    adapter_id = _registered(library, write(watched / "a.safetensors", "a"), "a")
+    target = watched / "renamed.safetensors"
+    os.rename(watched / "a.safetensors", target)
+    assert loop.wait_for(lambda: _path_of(library, adapter_id) == str(target), TIMEOUT)
+    assert _status(library, adapter_id) == "ok"
+    assert_metadata_kept(library, adapter_id, "a-mine")
+    assert _count(library) == 1
+
+
+def test_a_file_moved_to_a_subfolder_follows(
+    library: Library, watched: Path, loop: WatchLoop
+) -> None:
+    adapter_id = _registered(library, write(watched / "a.safetensors", "a"), "a")
+    # The new row's quick key is computed in the background: then a move the
+    # observer reports as delete + create (the new subfolder not watched yet) relinks.
+    assert loop.wait_for(lambda: adapters_quick_key(library, adapter_id) is not None, TIMEOUT)
+    (watched / "sub").mkdir()
+    target = watched / "sub" / "a.safetensors"
+    shutil.move(watched / "a.safetensors", target)
+    assert loop.wait_for(lambda: _path_of(library, adapter_id) == str(target), TIMEOUT)
+    assert loop.wait_for(lambda: str(target) in loop.checked, TIMEOUT)
+    assert _count(library) == 1
+    assert_metadata_kept(library, adapter_id, "a-mine")
+
+
+def test_a_folder_of_200_files_moved_takes_every_row_along(
+    library: Library, watched: Path, loop: WatchLoop
+) -> None:
+    source = watched / "pack"
+    from lora_desktop.services.registration import register_many
+
+    for i in range(200):
+        write(source / f"f{i:03}.safetensors", f"f{i}", 256)
+    register_many(library, [str(source)])
+    keep = adapters.list_adapters(library, {"search": "f007"}).items[0].id
+    assert loop.wait_for(lambda: adapters_quick_key(library, keep) is not None, TIMEOUT)
+    write_metadata(library, keep)
+    (watched / "moved").mkdir()
+    target = watched / "moved" / "pack2"
+    os.rename(source, target)
+    assert loop.wait_for(
+        lambda: all(
+            a.file_path.startswith(str(target) + os.sep)
+            for a in adapters.list_adapters(library, {"limit": 500}).items
+        ),
+        TIMEOUT,
+    )
+    assert _count(library) == 200
+    assert _path_of(library, keep) == str(target / "f007.safetensors")
+    assert_metadata_kept(library, keep, "f007-mine")
+
+
+def test_deleted_then_restored(library: Library, watched: Path, loop: WatchLoop) -> None:
+    path = write(watched / "a.safetensors", "a")
+    adapter_id = _registered(library, path, "a")
+    content = path.read_bytes()
+    stat = path.stat()
+    path.unlink()
+    assert loop.wait_for(lambda: _status(library, adapter_id) == "missing", TIMEOUT)
+    assert _count(library) == 1  # never deleted
+    path.write_bytes(content)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert loop.wait_for(lambda: _status(library, adapter_id) == "ok", TIMEOUT)
+    assert _count(library) == 1
+    assert_metadata_kept(library, adapter_id, "a-mine")
+
+
+def test_created_files_are_imported_only_where_auto_import_is_on(
+    tmp_path: Path, library: Library, watched: Path, loop: WatchLoop
+) -> None:
+    quiet = tmp_path / "quiet"
+    quiet.mkdir()
+    folders.add_folder(library, str(quiet), auto_import=False)
+    loop.watcher.refresh()
+    off = write(quiet / "off.safetensors", "off")
+    on = write(watched / "on.safetensors", "on")
+    assert loop.wait_for(lambda: {str(off), str(on)} <= loop.checked, TIMEOUT)
+    paths = [a.file_path for a in adapters.list_adapters(library, {}).items]
+    assert paths == [str(on)]
+
+
+def test_a_file_grown_in_several_writes_is_registered_once_after_it_settles(
+    library: Library, watched: Path, loop: WatchLoop
+) -> None:
+    added: list[tuple[str, ...]] = []
+    library.subscribe(lambda changes: added.append(changes.added) if changes.added else None)
+    path = watched / "big.safetensors"
+    with path.open("wb") as handle:
+        for _i in range(5):
+            handle.write(os.urandom(64 * 1024))
+            handle.flush()
+            os.fsync(handle.fileno())
+            # Each write is awaited as an event seen (not slept on): the file is still open.
+            passes = loop.passes
+            loop.wait_for(lambda p=passes: loop.passes > p or len(loop.watcher.queue) > 0, 2)
+    assert loop.wait_for(lambda: _count(library) == 1, TIMEOUT)
+    assert loop.wait_for(lambda: str(path) in loop.checked, TIMEOUT)
+    assert len(added) == 1
+    assert len(added[0]) == 1
+    assert adapters.list_adapters(library, {}).items[0].file_size == 5 * 64 * 1024
+
+
+def test_a_save_by_temp_file_and_rename_is_a_modification(
+    library: Library, watched: Path, loop: WatchLoop
+) -> None:
+    path = write(watched / "a.safetensors", "a")
+    adapter_id = _registered(library, path, "a")
+    temp = watched / "a.safetensors.tmp"
+    write(temp, "edited", 8192)
+    os.replace(temp, path)
+    assert loop.wait_for(
+        lambda: (
+            adapters.get(library, adapter_id).file_size == 8192
+            and _status(library, adapter_id) == "ok"
+        ),
+        TIMEOUT,
+    )
+    assert _count(library) == 1
+    adapter = assert_metadata_kept(library, adapter_id, "a-mine")
+    assert adapter.sha256 is not None  # hashed again
+
+
+def test_relinked_by_hash_after_a_move_outside_and_back(
+    tmp_path: Path, library: Library, watched: Path, loop: WatchLoop
+) -> None:
+    path = write(watched / "a.safetensors", "a")
+    adapter_id = _registered(library, path, "a")
+    assert loop.wait_for(lambda: adapters_quick_key(library, adapter_id) is not None, TIMEOUT)
+    outside = tmp_path / "outside.safetensors"
+    shutil.move(path, outside)
+    assert loop.wait_for(lambda: _status(library, adapter_id) == "missing", TIMEOUT)
+    back = watched / "elsewhere" / "renamed.safetensors"
+    back.parent.mkdir()
+    shutil.move(outside, back)
+    assert loop.wait_for(lambda: _path_of(library, adapter_id) == str(back), TIMEOUT)
+    assert _status(library, adapter_id) == "ok"
+    assert _count(library) == 1
+    assert_metadata_kept(library, adapter_id, "a-mine")
+
+
+def test_a_deleted_library_folder_makes_rows_unavailable_then_back(
+    tmp_path: Path, library: Library, watched: Path, loop: WatchLoop
+) -> None:
+    adapter_id = _registered(library, write(watched / "a.safetensors", "a"), "a")
+    parked = tmp_path / "parked"
+    os.rename(watched, parked)  # the drive is unplugged
+    assert loop.wait_for(lambda: _status(library, adapter_id) == "unavailable", TIMEOUT)
+    os.rename(parked, watched)
+    assert loop.wait_for(lambda: _status(library, adapter_id) == "ok", TIMEOUT)
+    assert loop.wait_for(lambda: str(watched) in loop.watcher.watched, TIMEOUT)
+    # Watching again: a rename is followed.
+    os.rename(watched / "a.safetensors", watched / "b.safetensors")
+    assert loop.wait_for(
+        lambda: _path_of(library, adapter_id) == str(watched / "b.safetensors"), TIMEOUT
+    )
+    assert_metadata_kept(library, adapter_id, "a-mine")
+
+
+def test_temporary_download_names_are_ignored(
+    library: Library, watched: Path, loop: WatchLoop
+) -> None:
+    for name in ("x.safetensors.part", "y.crdownload", "~$z.safetensors", ".~lock.w#"):
+        write(watched / name, name)
+    real = write(watched / "real.safetensors", "real")
+    assert loop.wait_for(lambda: _count(library) == 1, TIMEOUT)
+    assert adapters.list_adapters(library, {}).items[0].file_path == str(real)
