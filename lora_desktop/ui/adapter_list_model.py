@@ -30,6 +30,7 @@ from lora_desktop.services.convert import search_text
 from lora_desktop.services.errors import DomainError, NotFound
 from lora_desktop.services.library import ChangeSet, Library
 from lora_desktop.services.ordering import save_order
+from lora_desktop.ui.file_status_look import status_data
 from lora_desktop.ui.plain_text import plain_tooltip
 from lora_desktop.ui.thumbnails import LIST_SIZE, ThumbnailLoader
 
@@ -259,6 +260,11 @@ class AdapterListModel(QAbstractTableModel):
             return plain_tooltip(self._display(row, column))
         if role == Qt.ItemDataRole.TextAlignmentRole and column == COL_WEIGHT:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if row.file_status != "ok" and (
+            (look := status_data(row.file_status, role, status_column=column == COL_STATUS))
+            is not None
+        ):
+            return look  # missing greyed, unavailable distinct (issue 5)
         if role == Qt.ItemDataRole.ForegroundRole and (row.file_status != "ok" or row.dangerous):
             return _MISSING_BRUSH
         if role == _DECORATION and column == COL_PREVIEW:

@@ -37,6 +37,7 @@ from lora_desktop.ui.import_report import ImportReportDialog, summary_text
 from lora_desktop.ui.inspection_wiring import InspectionFeatures
 from lora_desktop.ui.instance_lock import acquire_library_lock
 from lora_desktop.ui.library_bridge import LibraryBridge
+from lora_desktop.ui.watch_wiring import WatchFeatures
 from lora_desktop.ui.workers import JobRunner
 
 log = logging.getLogger(__name__)
@@ -104,6 +105,7 @@ class MainWindow(QMainWindow):
         self.drop_filter.watch(self)
         self.drop_filter.urls_dropped.connect(self._on_drop_filter_urls_dropped)
         self.inspection = InspectionFeatures(self)
+        self.watch = WatchFeatures(self)  # library folders (issue 5)
 
     # -- construction -------------------------------------------------------
 
@@ -366,6 +368,7 @@ class MainWindow(QMainWindow):
         self._changes_timer.stop()
         self.compose_panel.cancel_refresh()
         self.bridge.detach()
+        self.watch.shutdown()
         self.inspection.shutdown()
         self.runner.shutdown()
         try:
