@@ -23,8 +23,13 @@ from lora_desktop.ui.workers import JobRunner, ProgressReport, StopCheck
 log = logging.getLogger(__name__)
 
 NOT_LOCAL = "not a local file"
-OWN_DROPS_PROPERTY = "ownsImageDrops"
-"""A widget with this property set handles the drops it wants itself."""
+OWN_DROPS_ATTRIBUTE = "owns_image_drops"
+"""A widget (Python) attribute: when true, the widget handles the drops it wants itself.
+
+A plain attribute, not a Qt dynamic property: this filter sees every event of
+every widget, and reading a bool property that often from PySide 6.12 corrupts
+the reference count of ``True`` (a crash at exit)."""
+_DRAG_EVENTS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
 
 
 def split_urls(urls: Sequence[QUrl]) -> tuple[list[str], list[RegisterEntry]]:
@@ -61,10 +66,10 @@ class FileDropFilter(QObject):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """QObject.eventFilter: accept URL drags as copies; defer the drop's work."""
-        if watched.property(OWN_DROPS_PROPERTY):
+        kind = event.type()
+        if kind in _DRAG_EVENTS and getattr(watched, OWN_DROPS_ATTRIBUTE, False):
             return False  # e.g. the preview: it takes images and ignores the rest (which
             # then reach its parents, and this filter, as an ordinary drop)
-        kind = event.type()
         if kind in (QEvent.Type.DragEnter, QEvent.Type.DragMove) and isinstance(
             event, QDragEnterEvent | QDragMoveEvent
         ):

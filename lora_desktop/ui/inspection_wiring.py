@@ -29,6 +29,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIBRARY_MENU = "&Library"
+START_HASH_DELAY_MS = 2000
+"""Start-up hashing begins this long after the first paint."""
 
 
 def library_menu(window: MainWindow) -> QMenu:
@@ -95,6 +97,8 @@ class InspectionFeatures(QObject):
             self._started = True
             watched.removeEventFilter(self)
             QTimer.singleShot(0, self, self.start)
+            # Hashing waits a little longer: the artist's first seconds stay fluid.
+            QTimer.singleShot(START_HASH_DELAY_MS, self, self._on_start_hash_timeout)
         return False
 
     def start(self) -> None:
@@ -104,7 +108,9 @@ class InspectionFeatures(QObject):
         self._started = True
         self._window.model.set_thumbnail_loader(self.thumbnails)
         self._window.editor.inspection.preview.set_loader(self.thumbnails)
-        if self._hash_at_start:
+
+    def _on_start_hash_timeout(self) -> None:
+        if self._hash_at_start and not self._window.is_closed:
             self.hashing.start()
 
     def shutdown(self) -> None:

@@ -27,8 +27,6 @@ from lora_desktop.ui.thumbnails import PIXELS_MAX, PREVIEW_SIZE, ThumbnailLoader
 log = logging.getLogger(__name__)
 
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".webp"})
-OWNS_IMAGE_DROPS = "ownsImageDrops"
-"""Widget property: the window's file-drop filter lets image drops through to it."""
 NO_PREVIEW = "No preview\n\nDrop an image here to set one"
 
 
@@ -94,7 +92,7 @@ class PreviewPane(QLabel):
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         self.setStyleSheet("QLabel#previewLabel { border: 1px dashed palette(mid); }")
         self.setAcceptDrops(True)
-        self.setProperty(OWNS_IMAGE_DROPS, True)
+        self.owns_image_drops = True  # the window's file-drop filter lets our drops through
         self.setText(NO_PREVIEW)
 
     def set_loader(self, loader: ThumbnailLoader | None) -> None:
