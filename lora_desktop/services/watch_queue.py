@@ -117,7 +117,7 @@ class RecordingHandler(FileSystemEventHandler):
             self._root_lost(src)  # type: ignore[operator]
             return
         elif event.is_directory:
-            if kind != "created":
+            if kind not in ("created", "deleted"):
                 return  # a folder's own modified/attrib events say nothing new
             self._queue.touch(src)
         elif ignored_name(src):

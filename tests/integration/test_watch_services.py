@@ -245,3 +245,12 @@ def test_temporary_download_names_are_ignored(
     real = write(watched / "real.safetensors", "real")
     assert loop.wait_for(lambda: _count(library) == 1, TIMEOUT)
     assert adapters.list_adapters(library, {}).items[0].file_path == str(real)
+
+
+def test_a_subfolder_moved_out_of_the_library_marks_its_rows_missing(
+    tmp_path: Path, library: Library, watched: Path, loop: WatchLoop
+) -> None:
+    adapter_id = _registered(library, write(watched / "pack" / "a.safetensors", "a"), "a")
+    shutil.move(watched / "pack", tmp_path / "pack")
+    assert loop.wait_for(lambda: _status(library, adapter_id) == "missing", TIMEOUT)
+    assert_metadata_kept(library, adapter_id, "a-mine")
