@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import signal
@@ -23,6 +24,16 @@ def _headless(app: QApplication) -> bool:
     return app.platformName() in HEADLESS_PLATFORMS
 
 
+def _start_delivery_log() -> None:
+    """Delivery events go to their rotating log file (at GUI start-up, never at import)."""
+    from lora_desktop.services.delivery_log import setup_delivery_log
+
+    try:
+        setup_delivery_log()
+    except OSError as exc:  # a read-only home must not keep the window from opening
+        log.warning("delivery log unavailable: %s", exc)
+
+
 def run_application(database: str | os.PathLike[str] | None) -> int:
     """Show the window on ``database`` and run until it closes; return the exit status.
 
@@ -34,6 +45,7 @@ def run_application(database: str | os.PathLike[str] | None) -> int:
     app.setOrganizationName(ORGANISATION)
     app.setApplicationName(APPLICATION)
     app.setApplicationDisplayName("LoRA Desk")
+    _start_delivery_log()
     try:
         window = build_main_window(database)
     except DomainError as exc:
@@ -52,6 +64,10 @@ def run_application(database: str | os.PathLike[str] | None) -> int:
     wake.start(250)
     app.aboutToQuit.connect(window.shutdown)
     window.show()
+    # Objects made at start-up (Qt wrappers, modules, the ORM) live as long as the app:
+    # keep them out of full collections, whose pauses would otherwise make the window
+    # late while deliveries churn out short-lived objects.
+    gc.freeze()
     status = app.exec()
     window.shutdown()
     return int(status)

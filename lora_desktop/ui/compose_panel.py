@@ -31,6 +31,8 @@ class ComposePanel(QWidget):
 
     copied = Signal(str)
     """The prompt just copied."""
+    prompt_changed = Signal(str)
+    """The prompt after each refresh (empty when there is none)."""
 
     def __init__(self, library: Library, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -93,6 +95,7 @@ class ComposePanel(QWidget):
         bottom = QHBoxLayout()
         bottom.addWidget(self.warnings_label, 1)
         bottom.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
+        self._actions_row = bottom
         prompt_column.addLayout(bottom)
 
         body = QHBoxLayout()
@@ -147,6 +150,7 @@ class ComposePanel(QWidget):
             self.token_list.clear()
             self.warnings_label.setText(exc.detail)
             self.copy_button.setEnabled(False)
+            self.prompt_changed.emit("")
             return
         self._prompt, self._tokens = result.prompt, list(result.tokens)
         if self.prompt_view.toPlainText() != result.prompt:
@@ -155,6 +159,19 @@ class ComposePanel(QWidget):
         self.token_list.addItems(result.tokens)
         self.warnings_label.setText("\n".join(result.warnings))
         self.copy_button.setEnabled(bool(result.prompt))
+        self.prompt_changed.emit(result.prompt)
+
+    def current_prompt(self) -> str:
+        """The prompt, composed now if a refresh is still scheduled."""
+        if self._timer.isActive():
+            self.refresh()
+        return self._prompt
+
+    def add_action_widget(self, widget: QWidget) -> None:
+        """Put ``widget`` in the button row, before Copy (the deliveries' Send)."""
+        self._actions_row.insertWidget(
+            self._actions_row.indexOf(self.copy_button), widget, 0, Qt.AlignmentFlag.AlignTop
+        )
 
     def copy_prompt(self) -> str:
         """Put the current prompt on the clipboard and return it ("" if there is none)."""

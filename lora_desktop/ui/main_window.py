@@ -31,6 +31,7 @@ from lora_desktop.ui.adapter_list_model import AdapterListModel
 from lora_desktop.ui.adapter_list_view import EMPTY_LIBRARY_HINT, NO_MATCH_HINT, AdapterListView
 from lora_desktop.ui.compose_panel import ComposePanel
 from lora_desktop.ui.delete_command import DeleteAdaptersCommand
+from lora_desktop.ui.deliveries_wiring import DeliveryFeatures
 from lora_desktop.ui.detail_editor import DetailEditor
 from lora_desktop.ui.drop_import import FileDropFilter, ImportController
 from lora_desktop.ui.import_report import ImportReportDialog, summary_text
@@ -106,6 +107,7 @@ class MainWindow(QMainWindow):
         self.drop_filter.urls_dropped.connect(self._on_drop_filter_urls_dropped)
         self.inspection = InspectionFeatures(self)
         self.watch = WatchFeatures(self)  # library folders (issue 5)
+        self.deliveries = DeliveryFeatures(self)
 
     # -- construction -------------------------------------------------------
 
@@ -370,6 +372,7 @@ class MainWindow(QMainWindow):
         self.bridge.detach()
         self.watch.shutdown()
         self.inspection.shutdown()
+        self.deliveries.shutdown()
         self.runner.shutdown()
         try:
             self.save_settings()
@@ -427,6 +430,8 @@ class MainWindow(QMainWindow):
     def _on_bridge_changed(self, changes: object) -> None:
         if self._closed or not isinstance(changes, ChangeSet):
             return
+        if not (changes.added or changes.updated or changes.removed or changes.reordered):
+            return  # delivery jobs only: the deliveries panel follows those
         self._pending_changes.append(changes)
         self._changes_timer.start()
 
