@@ -120,7 +120,7 @@ def test_a1111_images_show_as_thumbnails_and_a_click_sets_the_adapters_preview(
         runtime.close()
 
 
-def test_the_window_stays_responsive_while_a_delivery_hangs(
+def test_the_window_stays_responsive_while_a_delivery_hangs_and_cancel_stops_it(
     qtbot: QtBot, open_window: WindowFactory, http_server: ScriptedServer
 ) -> None:
     http_server.replies = [(0, {}, b"")]  # the runtime never answers (until released)
@@ -139,4 +139,9 @@ def test_the_window_stays_responsive_while_a_delivery_hangs(
     timer.stop()
     assert window.search_field.text() == "fox"
     assert window.deliveries.panel.model.job(job_id).status == "running"  # type: ignore[union-attr]
-    http_server.release.set()
+    # Cancel does not wait for the runtime's reply.
+    panel = window.deliveries.panel
+    assert panel.select_job(job_id)
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
+    wait_status(qtbot, window, job_id, "cancelled")
+    assert not http_server.release.is_set()

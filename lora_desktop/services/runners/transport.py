@@ -125,7 +125,73 @@ def _too_late(url: str, deadline: Deadline) -> Failed:
     )
 
 
+CANCEL_CHECK = 0.05
+"""How often (seconds) a request waiting on the network looks at its cancel signal."""
+
+
 def exchange(
+    http: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    deadline: Deadline,
+    cap: int = JSON_CAP,
+    json_body: Any = None,
+    headers: dict[str, str] | None = None,
+    params: dict[str, str] | None = None,
+    cancel: threading.Event | None = None,
+) -> Reply:
+    """Make one request and read the whole reply by ``deadline``, at most ``cap`` bytes.
+
+    With ``cancel``, the request runs on a helper thread and a cancel ends the call
+    within ``CANCEL_CHECK`` seconds, even while the runtime has not answered yet (an
+    A1111 generation): the request is abandoned there (the caller closes its client,
+    or its deadline ends it), so a cancel or the app closing never waits for a reply.
+
+    Raises:
+        Failed: the request failed or was cancelled; its outcome says whether a retry
+            is safe.
+    """
+
+    def attempt() -> Reply:
+        return _exchange(
+            http,
+            method,
+            url,
+            deadline=deadline,
+            cap=cap,
+            json_body=json_body,
+            headers=headers,
+            params=params,
+            cancel=cancel,
+        )
+
+    if cancel is None:
+        return attempt()
+    if cancel.is_set():
+        raise Failed(Outcome(False, error="cancelled"))
+    outcome: list[Reply | BaseException] = []
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome.append(attempt())
+        except BaseException as exc:  # handed back to the caller below
+            outcome.append(exc)
+        finally:
+            done.set()
+
+    threading.Thread(target=run, daemon=True, name="http-exchange").start()
+    while not done.wait(CANCEL_CHECK):
+        if cancel.is_set():
+            raise Failed(Outcome(False, error="cancelled"))
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result
+
+
+def _exchange(
     http: httpx.Client,
     method: str,
     url: str,
