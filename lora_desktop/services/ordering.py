@@ -9,6 +9,7 @@ only the ordinals that actually change, through Core.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import Connection, bindparam, select, update
 from sqlalchemy.orm import Session
@@ -21,6 +22,8 @@ from lora_desktop.services.library import ChangeSet, Library
 
 # SQLite caps bound parameters per statement; stay far below.
 _IN_LIST_MAX = 500
+# A shorter run of shifted ordinals is written row by row.
+_SHIFT_MIN = 32
 
 
 def save_order(lib: Library, ids: Sequence[str]) -> list[str]:
@@ -60,11 +63,75 @@ def save_order(lib: Library, ids: Sequence[str]) -> list[str]:
             if current[adapter_id] != position
         ]
         if changes:
-            _write_ordinals(session.connection(), changes)
+            shift = _longest_shift(changes, current)
+            if shift is not None:
+                _shift_ordinals(session.connection(), shift)
+                moved = set(shift.ids)
+                changes_by_id = [c for c in changes if c[0] not in moved]
+            else:
+                changes_by_id = changes
+            if changes_by_id:
+                _write_ordinals(session.connection(), changes_by_id)
     changed = tuple(adapter_id for adapter_id, _ in changes)
     if changed:
         lib.publish(ChangeSet(updated=changed, reordered=True))
     return list(changed)
+
+
+@dataclass(frozen=True)
+class _Shift:
+    """A block of adapters whose ordinals ``first..last`` all move by ``delta``."""
+
+    ids: tuple[str, ...]
+    first: int
+    last: int
+    delta: int
+
+
+def _longest_shift(changes: list[tuple[str, int]], current: dict[str, int | None]) -> _Shift | None:
+    """The longest run of changes that one range UPDATE can write, if it is worth it.
+
+    Dragging one row from the middle to the top shifts every row in between by one:
+    a single ``ordinal = ordinal + 1`` over that range runs in SQLite instead of a
+    bound statement per row. Only one range is used, and first: it then sees the
+    original ordinals, so it can't catch a row another statement already moved.
+    The range must hold exactly the run's rows (ordinals can repeat after a CLI
+    ``activate --ordinal``), else the rows are written one by one.
+    """
+    best: list[tuple[str, int, int]] = []
+    run: list[tuple[str, int, int]] = []
+    for adapter_id, new in changes:
+        old = current[adapter_id]
+        if old is None:
+            run = []
+            continue
+        if run and old == run[-1][1] + 1 and new - old == run[-1][2] - run[-1][1]:
+            run.append((adapter_id, old, new))
+        else:
+            run = [(adapter_id, old, new)]
+        if len(run) > len(best):
+            best = list(run)
+    if len(best) < _SHIFT_MIN:
+        return None
+    first, last = best[0][1], best[-1][1]
+    in_range = sum(1 for o in current.values() if o is not None and first <= o <= last)
+    if in_range != len(best):
+        return None
+    return _Shift(tuple(i for i, _, _ in best), first, last, best[0][2] - best[0][1])
+
+
+def _shift_ordinals(conn: Connection, shift: _Shift) -> None:
+    """Move every live adapter with an ordinal in ``first..last`` by ``delta``."""
+    conn.execute(
+        update(Adapter)
+        .where(
+            Adapter.deleted_at.is_(None),
+            Adapter.ordinal >= shift.first,
+            Adapter.ordinal <= shift.last,
+        )
+        .values(ordinal=Adapter.ordinal + shift.delta, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _write_ordinals(conn: Connection, changes: list[tuple[str, int]]) -> None:

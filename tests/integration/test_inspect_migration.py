@@ -86,5 +86,5 @@ def test_a_0001_library_with_data_is_upgraded_and_keeps_its_rows(db_path: Path) 
     assert (foo.dangerous, foo.incomplete, foo.metadata_indexed) == (False, False, False)
     assert (foo.edited_fields, foo.trigger_candidates, foo.sidecars) == ([], [], {})
     # The expression indexes of 0001 survived (the batch altered the table in place).
-    assert {"ix_adapters_compose", "ix_adapters_active_compose", "uq_adapters_live_name"} <= indexes
+    assert {"ix_adapters_compose", "ix_adapters_active", "uq_adapters_live_name"} <= indexes
     assert {"ix_adapters_sha256_weights", "ix_adapters_base_model"} <= indexes

@@ -7,9 +7,12 @@ from pathlib import Path
 import pytest
 
 from lora_desktop.services import adapters
+from lora_desktop.services.adapters import activate, list_rows
 from lora_desktop.services.errors import NotFound, ValidationFailed
 from lora_desktop.services.library import ChangeSet, Library
-from tests.conftest import add_adapter, db_snapshot
+from lora_desktop.services.ordering import save_order
+from lora_desktop.services.registration import register_many
+from tests.conftest import add_adapter, db_snapshot, make_lora
 
 
 def _ordinals(lib: Library) -> dict[str, int | None]:
@@ -148,3 +151,40 @@ def test_reorder_refuses_a_deleted_adapter(library: Library, stack: dict[str, st
     adapters.delete_adapter(library, "b")
     with pytest.raises(NotFound):
         adapters.reorder(library, [stack["b"]])
+
+
+def _register_many_named(library: Library, lora_dir: Path, count: int) -> list[str]:
+    for i in range(count):
+        make_lora(lora_dir, f"a{i:03d}")
+    register_many(library, [lora_dir])
+    return [row.id for row in list_rows(library)]
+
+
+def test_save_order_moves_a_block_by_range_and_keeps_exact_ordinals(
+    library: Library, lora_dir: Path
+) -> None:
+    """A drag from the middle to the top shifts a long block: every ordinal ends exact."""
+    ids = _register_many_named(library, lora_dir, 120)
+    save_order(library, ids)  # ordinals 0..119 in name order
+    moved = ids.pop(80)
+    ids.insert(3, moved)  # rows 3..79 shift by one: a run long enough for one UPDATE
+    changed = save_order(library, ids)
+    assert set(changed) == set(ids[3:81])
+    assert [row.id for row in list_rows(library)] == ids
+    assert [row.ordinal for row in list_rows(library)] == list(range(120))
+
+
+def test_save_order_with_repeated_ordinals_writes_row_by_row(
+    library: Library, lora_dir: Path
+) -> None:
+    """Ordinals repeated by the command line keep a range from catching a stray row."""
+    ids = _register_many_named(library, lora_dir, 80)
+    save_order(library, ids)
+    stray = ids[-1]
+    activate(library, stray, ordinal=10)  # two rows now have ordinal 10
+    order = [i for i in ids if i != stray]
+    order.insert(0, order.pop(70))  # old 9..69 shift by two: the longest run
+    order.insert(10, stray)  # ...and the stray keeps ordinal 10, inside that range
+    save_order(library, order)
+    assert [row.id for row in list_rows(library)] == order
+    assert [row.ordinal for row in list_rows(library)] == list(range(80))

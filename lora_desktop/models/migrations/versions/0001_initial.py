@@ -62,11 +62,7 @@ def upgrade() -> None:
         "adapters",
         ["deleted_at", sa.text("(ordinal IS NULL)"), "ordinal", "name", "id"],
     )
-    op.create_index(
-        "ix_adapters_active_compose",
-        "adapters",
-        ["active", "deleted_at", sa.text("(ordinal IS NULL)"), "ordinal", "name", "id"],
-    )
+    op.create_index("ix_adapters_active", "adapters", ["active", "deleted_at"])
     op.create_index("ix_adapters_sha256", "adapters", ["sha256"])
 
     op.create_table(
