@@ -16,7 +16,9 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtGui import QColor, QImage, QLinearGradient, QPainter
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from lora_desktop.services import adapters
@@ -44,12 +46,30 @@ DEMO = [
 ]
 
 
+def demo_preview(index: int) -> QImage:
+    """A small painted picture standing in for a LoRA's sample image (a sidecar preview)."""
+    image = QImage(256, 256, QImage.Format.Format_RGB32)
+    hue = (index * 47) % 360
+    gradient = QLinearGradient(0, 0, 256, 256)
+    gradient.setColorAt(0.0, QColor.fromHsv(hue, 140, 250))
+    gradient.setColorAt(1.0, QColor.fromHsv((hue + 60) % 360, 200, 120))
+    painter = QPainter(image)
+    painter.fillRect(image.rect(), gradient)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(QColor.fromHsv((hue + 180) % 360, 90, 255, 200))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawEllipse(60 + index * 7 % 60, 70, 120, 120)
+    painter.end()
+    return image
+
+
 def build_demo(folder: Path) -> Path:
     """Create the demo files and library; return the database file."""
     files = folder / "loras"
     files.mkdir()
-    for name, *_ in DEMO:
+    for index, (name, *_) in enumerate(DEMO):
         (files / f"{name}.safetensors").write_bytes(b"\x00" * 64)
+        demo_preview(index).save(str(files / f"{name}.preview.png"))
     database = folder / "library.sqlite3"
     library = open_library(database)
     try:
@@ -83,14 +103,24 @@ def main(argv: list[str]) -> int:
         app = QApplication(argv[:1])
         database = build_demo(folder)
         window = build_main_window(database)
-        window.resize(1200, 780)
+        window.resize(1280, 860)
         window.compose_panel.prefix_edit.setText("masterpiece, best quality, a lighthouse at dusk")
         window.compose_panel.suffix_edit.setText("highly detailed")
         window.show()
         window.select_adapter(window.model.row_at(0).id)
         window.compose_panel.refresh()
-        for _ in range(5):
-            app.processEvents()
+        # Thumbnails and the preview are decoded on pool threads, and the demo files
+        # are hashed in the background: show the window once that work is done.
+        for _ in range(100):
+            QTest.qWait(100)
+            if not window.inspection.hashing.busy:
+                break
+        # Offscreen, nothing repaints by itself: render once so the visible rows ask
+        # for their thumbnails, let the pool decode them, then take the picture.
+        window.grab()
+        QTest.qWait(1500)
+        window.grab()
+        QTest.qWait(500)
         output.parent.mkdir(parents=True, exist_ok=True)
         if not window.grab().save(str(output)):
             print(f"could not write {output}", file=sys.stderr)

@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 MESSAGE_MS = 5000
 
 
+DOCK_HEIGHT = 170
+"""Default height of the deliveries dock, in pixels."""
+
+
 class DeliveryFeatures(QObject):
     """Owns the delivery pool, Send, the deliveries panel and the targets dialog."""
 
@@ -45,6 +49,9 @@ class DeliveryFeatures(QObject):
         self.send = SendController(self._library, window.compose_panel, self.pool)
         self.panel = DeliveriesPanel(self._library, self.pool, window)
         window.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.panel)
+        # A modest default height: the list and the editor matter more until the
+        # artist sends something (the dock can be dragged taller, or closed).
+        window.resizeDocks([self.panel], [DOCK_HEIGHT], Qt.Orientation.Vertical)
         self.targets_dialog: TargetsDialog | None = None
 
         menu = window.menuBar().addMenu("&Deliveries")

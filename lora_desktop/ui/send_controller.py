@@ -45,6 +45,7 @@ class SendController(QObject):
         self._writer = CallPool(self)
         self.target_combo = QComboBox(objectName="targetCombo")
         self.target_combo.setToolTip("Where Send delivers the prompt")
+        self.target_combo.setPlaceholderText("No target yet: Deliveries → Targets…")
         self.target_combo.setMinimumContentsLength(14)
         self.target_combo.setSizeAdjustPolicy(
             QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon

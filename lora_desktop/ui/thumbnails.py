@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 LIST_SIZE = 28
 """Edge of the list's thumbnails, in pixels (fits a compact row)."""
-PREVIEW_SIZE = 320
+PREVIEW_SIZE = 200
 """Edge of the detail editor's large preview."""
 PIXELS_MAX = 8192 * 8192
 """Pictures larger than this are not decoded (a 20,000 × 20,000 PNG would need 1.6 GB)."""
