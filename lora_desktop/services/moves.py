@@ -45,13 +45,29 @@ def _move_file(session: Session, move: Move, now: object) -> list[str]:
     taken = session.scalar(
         select(Adapter.id).where(_live(), Adapter.file_path == move.dest)  # type: ignore[arg-type]
     )
-    if taken is not None:
-        # Renamed over another registered file: the reconcile sorts out both rows.
-        return []
+    moved = [row.id]
+    if taken is not None and taken != row.id:
+        # Renamed over another registered file: that file is gone, so its row is
+        # missing (all it holds kept, relinked if its content turns up again) and
+        # gives up the path, which live rows never share.
+        session.execute(
+            update(Adapter)
+            .where(Adapter.id == taken)
+            .values(
+                file_path=replaced_path(move.dest, taken), file_status="missing", updated_at=now
+            )
+        )
+        moved.append(taken)
     session.execute(
         update(Adapter).where(Adapter.id == row.id).values(file_path=move.dest, updated_at=now)
     )
-    return [row.id]
+    return moved
+
+
+def replaced_path(path: str, adapter_id: str) -> str:
+    """Where a row whose file another was renamed over points: a name that is not on
+    disk (so it stays missing) and says what happened."""
+    return f"{path}.replaced-{adapter_id[:8]}"
 
 
 def _move_folder(session: Session, move: Move, now: object) -> list[str]:
@@ -76,7 +92,8 @@ def _move_folder(session: Session, move: Move, now: object) -> list[str]:
 def apply_moves(lib: Library, moves: Sequence[Move]) -> list[str]:
     """Rewrite the paths of every row under each move, in one transaction; return the ids.
 
-    A file renamed onto another registered file is left to the reconcile. If the
+    A file renamed onto another registered file takes that path; the other row
+    becomes missing at ``replaced_path()`` (see ``_move_file``). If the
     batch clashes with the one-live-row-per-path rule, it is dropped whole and
     an empty list returned: the caller's reconcile then finds the files again.
     """

@@ -221,10 +221,13 @@ class LibraryWatcher:
             self._poller.start()
         watch = self._poller.schedule(self._handler, folder, recursive=True)
         self.polled.add(folder)
-        log.warning(LIMIT_HINT.format(folder=folder))
-        if not self._hinted:
-            self._hinted = True
+        with self._state_lock:
+            first, self._hinted = not self._hinted, True
+        if first:  # the hint once; later folders only say they are polled
+            log.warning(LIMIT_HINT.format(folder=folder))
             self._on_status(f"Polling {folder}: raise fs.inotify.max_user_watches")
+        else:
+            log.info("watch limit reached; %s is polled instead", folder)
         return self._poller, watch
 
     def _unwatch(self, folder: str) -> None:

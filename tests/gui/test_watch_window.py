@@ -12,7 +12,8 @@ from pytestqt.qtbot import QtBot
 from lora_desktop.services import adapters, folders
 from lora_desktop.services.library import Library, open_library
 from lora_desktop.services.registration import register
-from lora_desktop.ui import watch_bridge
+from lora_desktop.services.watcher import ProcessResult
+from lora_desktop.ui import watch_bridge, watch_wiring
 from lora_desktop.ui.main_window import MainWindow
 from tests.gui.conftest import WindowFactory
 from tests.integration.watch_helpers import assert_metadata_kept, write, write_metadata
@@ -155,3 +156,86 @@ def test_rescan_action_and_a_clean_close(
     )
     assert watched.exists()
     assert adapter_id
+
+
+def _quick_key_stored(lib: Library, adapter_id: str) -> bool:
+    from lora_desktop.models.tables import Adapter
+
+    with lib.db.read() as session:
+        row = session.get(Adapter, adapter_id)
+        return row is not None and row.quick_key is not None
+
+
+def test_locate_missing_relinks_from_a_picked_folder(
+    qtbot: QtBot,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    open_window: WindowFactory,
+    setup: tuple[Path, str],
+) -> None:
+    watched, adapter_id = setup
+    window = open_window()
+    _watching(qtbot, window)
+    lib: Library = window.library
+    qtbot.waitUntil(lambda: _quick_key_stored(lib, adapter_id), timeout=TIMEOUT_MS)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    found = elsewhere / "renamed.safetensors"
+    os.rename(watched / "a.safetensors", found)  # out of the library folders
+    qtbot.waitUntil(lambda: _row_status(window, adapter_id) == "missing", timeout=TIMEOUT_MS)
+    picked: list[str] = []
+
+    def pick(*_args: object, **_kwargs: object) -> str:
+        picked.append("asked")
+        return str(elsewhere)
+
+    monkeypatch.setattr(watch_wiring.QFileDialog, "getExistingDirectory", pick)
+    assert window.watch.locate_action.objectName() == "locateMissingAction"
+    window.watch.locate_action.trigger()
+    assert picked == ["asked"]
+    qtbot.waitUntil(lambda: _row_status(window, adapter_id) == "ok", timeout=TIMEOUT_MS)
+    assert adapters.get(lib, adapter_id).file_path == str(found)
+    qtbot.waitUntil(
+        lambda: "Relinked 1 missing file" in window.statusBar().currentMessage(),
+        timeout=TIMEOUT_MS,
+    )
+    assert window.model.rowCount() == 1
+    assert_metadata_kept(lib, adapter_id, "a-mine")
+
+
+def test_the_auto_import_toggle_changes_what_the_watcher_does(
+    qtbot: QtBot, open_window: WindowFactory, setup: tuple[Path, str]
+) -> None:
+    watched, adapter_id = setup
+    window = open_window()
+    _watching(qtbot, window)
+    seen: list[object] = []
+    window.watch.bridge.processed.connect(seen.append)
+
+    def settled(path: Path) -> bool:
+        """A pass of the watcher looked at ``path`` and is not waiting for it to settle."""
+        return any(
+            isinstance(r, ProcessResult)
+            and str(path) in r.checked
+            and all(str(path) not in rep.waiting for rep in r.reports)
+            for r in seen
+        )
+
+    dialog = window.watch.show_folders()
+    with qtbot.waitSignal(window.watch.bridge.processed, timeout=TIMEOUT_MS):
+        dialog.set_auto_import(str(watched), False)  # the check box: saved, watcher told
+    assert [f.auto_import for f in folders.list_folders(window.library)] == [False]
+    off = write(watched / "off.safetensors", "off")
+    qtbot.waitUntil(lambda: settled(off), timeout=TIMEOUT_MS)
+    assert window.model.rowCount() == 1  # seen, not imported
+    assert adapters.list_adapters(window.library, {}).total == 1
+
+    with qtbot.waitSignal(window.watch.bridge.processed, timeout=TIMEOUT_MS):
+        dialog.set_auto_import(str(watched), True)
+    # Turning it on imports what is there (the folder is reconciled), then new files.
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=TIMEOUT_MS)
+    on = write(watched / "on.safetensors", "on")
+    qtbot.waitUntil(lambda: window.model.rowCount() == 3, timeout=TIMEOUT_MS)
+    paths = {a.file_path for a in adapters.list_adapters(window.library, {}).items}
+    assert paths == {str(watched / "a.safetensors"), str(off), str(on)}
+    assert_metadata_kept(window.library, adapter_id, "a-mine")
