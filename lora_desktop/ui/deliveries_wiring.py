@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction
 
 from lora_desktop.services.errors import DomainError
 from lora_desktop.services.library import ChangeSet
 from lora_desktop.ui.deliveries_panel import DeliveriesPanel
 from lora_desktop.ui.delivery_pool import DeliveryPool
+from lora_desktop.ui.first_paint import FirstPaint
 from lora_desktop.ui.send_controller import SendController
 from lora_desktop.ui.targets_dialog import TargetsDialog
 
@@ -41,7 +42,6 @@ class DeliveryFeatures(QObject):
         self._window = window
         self._library = window.library
         self._resume_at_start = resume_at_start
-        self._started = False
         self.ready = False
         """Whether targets and jobs are listed (set after the first paint)."""
         self.resumed: list[str] = []
@@ -74,21 +74,14 @@ class DeliveryFeatures(QObject):
         self.panel.image_chosen.connect(self._on_panel_image_chosen)
         self.pool.failed.connect(self._on_pool_failed)
         window.bridge.changed.connect(self._on_bridge_changed)
-        window.compose_panel.installEventFilter(self)
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """QObject.eventFilter: the compose panel's first paint starts the deliveries."""
-        if event.type() == QEvent.Type.Paint and not self._started:
-            self._started = True
-            watched.removeEventFilter(self)
-            QTimer.singleShot(0, self, self.start)
-        return False
+        # The compose panel's first paint starts the deliveries.
+        self._first_paint = FirstPaint(window.compose_panel, self.start, self)
 
     def start(self) -> None:
         """List targets and jobs, and resume unfinished jobs (after the first paint)."""
         if self._window.is_closed:
             return
-        self._started = True
+        self._first_paint.cancel()
         self.send.reload_targets()
         self.panel.load()
         if self._resume_at_start:
@@ -124,7 +117,7 @@ class DeliveryFeatures(QObject):
 
     def shutdown(self) -> None:
         """Stop the deliveries (interrupted ones resume next start); before the library closes."""
-        self._started = True
+        self._first_paint.cancel()
         self.panel.shutdown()
         self.send.shutdown()
         self.pool.shutdown()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QMessageBox
 
@@ -20,6 +20,7 @@ from lora_desktop.services.errors import NotFound
 from lora_desktop.services.library import Library
 from lora_desktop.ui.dangerous_confirm import ask_activate_dangerous
 from lora_desktop.ui.duplicates_dialog import DuplicatesDialog
+from lora_desktop.ui.first_paint import FirstPaint
 from lora_desktop.ui.hash_progress import HashController, HashProgressWidget
 from lora_desktop.ui.thumbnails import InlineLookup, ThumbnailLoader
 
@@ -65,7 +66,6 @@ class InspectionFeatures(QObject):
         self._window = window
         self._library = window.library
         self._hash_at_start = hash_at_start
-        self._started = False
         self.thumbnails = ThumbnailLoader(inline=inline_lookup(self._library), parent=self)
         self.hashing = HashController(self._library, self)
         self.hash_widget = HashProgressWidget(self.hashing)
@@ -89,23 +89,18 @@ class InspectionFeatures(QObject):
         self.hashing.finished.connect(self._on_hashing_finished)
         self.hashing.failed.connect(self._on_hashing_failed)
         # Thumbnails and start-up hashing begin once the list has painted.
-        window.list_view.viewport().installEventFilter(self)
+        self._first_paint = FirstPaint(window.list_view.viewport(), self._on_first_paint, self)
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """QObject.eventFilter: the list's first paint starts the background features."""
-        if event.type() == QEvent.Type.Paint and not self._started:
-            self._started = True
-            watched.removeEventFilter(self)
-            QTimer.singleShot(0, self, self.start)
-            # Hashing waits a little longer: the artist's first seconds stay fluid.
-            QTimer.singleShot(START_HASH_DELAY_MS, self, self._on_start_hash_timeout)
-        return False
+    def _on_first_paint(self) -> None:
+        self.start()
+        # Hashing waits a little longer: the artist's first seconds stay fluid.
+        QTimer.singleShot(START_HASH_DELAY_MS, self, self._on_start_hash_timeout)
 
     def start(self) -> None:
         """Show thumbnails and hash what is pending (normally right after the first paint)."""
         if self._window.is_closed:
             return
-        self._started = True
+        self._first_paint.cancel()
         self._window.model.set_thumbnail_loader(self.thumbnails)
         self._window.editor.inspection.preview.set_loader(self.thumbnails)
 
@@ -115,6 +110,7 @@ class InspectionFeatures(QObject):
 
     def shutdown(self) -> None:
         """Cancel hashing and drop thumbnail work (before the library closes)."""
+        self._first_paint.cancel()
         self.hashing.shutdown()
         self.thumbnails.shutdown()
         if self.duplicates_dialog is not None:

@@ -11,10 +11,11 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtCore import QObject, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel
 
+from lora_desktop.ui.first_paint import FirstPaint
 from lora_desktop.ui.folders_dialog import FoldersDialog
 from lora_desktop.ui.inspection_wiring import library_menu
 from lora_desktop.ui.watch_bridge import WatchBridge
@@ -57,25 +58,18 @@ class WatchFeatures(QObject):
         self.bridge.message.connect(self._on_bridge_message)
         window.bridge.changed.connect(self._on_library_changed)
         self._refresh_label()
-        window.list_view.viewport().installEventFilter(self)
-        self._started = False
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        """QObject.eventFilter: the list's first paint starts watching (never before)."""
-        if event.type() == QEvent.Type.Paint and not self._started:
-            self._started = True
-            watched.removeEventFilter(self)
-            QTimer.singleShot(0, self, self.start)
-        return False
+        # The list's first paint starts watching (never before).
+        self._first_paint = FirstPaint(window.list_view.viewport(), self.start, self)
 
     def start(self) -> None:
         """Start the watcher and the start-up reconcile, in the background."""
         if not self._window.is_closed:
-            self._started = True
+            self._first_paint.cancel()
             self.bridge.start()
 
     def shutdown(self) -> None:
         """Stop the watcher and its work (before the library closes)."""
+        self._first_paint.cancel()
         self.bridge.shutdown()
         if self.dialog is not None:
             self.dialog.close()
