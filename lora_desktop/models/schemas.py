@@ -30,6 +30,8 @@ JOB_STATUSES = ("pending", "running", "succeeded", "failed", "cancelled")
 
 
 def _has_control(value: str) -> bool:
+    if value.isprintable():  # the common case, in C: Cc, Zl and Zp are all unprintable
+        return False
     return any(unicodedata.category(ch) in ("Cc", "Zl", "Zp") for ch in value)
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import Table, null, select
+from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from lora_desktop.models.base import new_id, utcnow
@@ -78,7 +78,7 @@ def check_lora_file(path: str) -> FileFacts:
         raise FileProblem(f"{path} is a folder; give a LoRA file")
     if not stat.S_ISREG(st.st_mode):
         raise FileProblem(f"{path} is not a regular file")
-    suffix = Path(path).suffix.lower()
+    suffix = os.path.splitext(path)[1].lower().rstrip(".")  # as Path.suffix: 'a.' has none
     if suffix not in LORA_EXTENSIONS:
         allowed = ", ".join(sorted(LORA_EXTENSIONS))
         raise FileProblem(
@@ -166,7 +166,7 @@ def _walk(folder: str) -> Iterator[str]:
     for root, dirs, files in os.walk(folder, onerror=lambda exc: log.warning("%s", exc)):
         dirs.sort()
         for name in sorted(files):
-            if Path(name).suffix.lower() in LORA_EXTENSIONS:
+            if os.path.splitext(name)[1].lower() in LORA_EXTENSIONS:
                 yield os.path.join(root, name)
 
 
@@ -182,6 +182,13 @@ def expand_paths(paths: Iterable[str | os.PathLike[str]]) -> list[str]:
                 seen.add(candidate)
                 out.append(candidate)
     return out
+
+
+def _stem(path: str) -> str:
+    """``Path(path).stem.strip()`` without building a Path (it runs for every file)."""
+    base = os.path.basename(path)
+    dot = base.rfind(".")
+    return (base[:dot] if 0 < dot < len(base) - 1 else base).strip()
 
 
 def _name_for(stem: str, taken: set[str]) -> tuple[str | None, str | None]:
@@ -263,7 +270,8 @@ def _inspect_new(
         folder = os.path.dirname(path)
         if folder not in listings:
             listings[folder] = folder_listing(folder)
-        out[path] = (facts, inspect_file(path, names=listings[folder]))
+        # Trigger-word suggestions come with the hash pass (hash_service._store).
+        out[path] = (facts, inspect_file(path, names=listings[folder], candidates=False))
     return out
 
 
@@ -300,8 +308,8 @@ def _row(
         "edited_fields": [],
         **file_columns(found),
     }
-    if row["training_metadata"] is None:
-        row["training_metadata"] = null()  # SQL NULL, as the ORM stores None (not JSON null)
+    if found.metadata_json is not None:  # the header's own text: no re-encoding
+        row["training_metadata"] = JSONText(found.metadata_json)
     row["search_text"] = search_text(
         name, None, tags, words, extra=(filled.get("base_model"), filled.get("title"))
     )
@@ -317,7 +325,7 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
     with lib.db.write() as session:
         known = _known_paths(session, chunk)
         # Names are stems trimmed, as validation trims them: look up what will be inserted.
-        stems = {Path(p).stem.strip() for p in chunk}
+        stems = {_stem(p) for p in chunk}
         taken = set(
             session.scalars(
                 select(Adapter.name).where(Adapter.deleted_at.is_(None), Adapter.name.in_(stems))
@@ -337,7 +345,7 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
                 entries.append(RegisterEntry(path=path, outcome="skipped", reason=result))
                 continue
             facts, found = result
-            stem = Path(path).stem.strip()
+            stem = _stem(path)
             if stem in taken:
                 taken |= _suffixed_names(session, stem)
             name, note = _name_for(stem, taken)
@@ -360,18 +368,52 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
                     problem=found.error,
                 )
             )
-        # Core executemany: every row has the same keys, so this is one statement.
-        # (The ORM bulk path drops None values per row, which splits the batch into
-        # one statement per distinct set of keys: most of the insert's time.)
-        if rows:
-            session.connection().execute(_ADAPTERS.insert(), rows)
-        if tag_rows:
-            session.connection().execute(_TAGS.insert(), tag_rows)
+        # One DB-API executemany each (not the ORM bulk path, which drops None values
+        # per row and so split the batch into one statement per distinct set of keys).
+        _bulk_insert(session, _ADAPTERS, rows)
+        _bulk_insert(session, _TAGS, tag_rows)
     return entries, [str(r["id"]) for r in rows]
 
 
 _ADAPTERS: Table = Adapter.__table__  # type: ignore[assignment]
 _TAGS: Table = AdapterTag.__table__  # type: ignore[assignment]
+
+
+class JSONText(str):
+    """A JSON column's value already encoded (stored as it is by ``_bulk_insert``)."""
+
+    __slots__ = ()
+
+
+def _bulk_insert(session: Session, table: Table, rows: list[dict[str, object]]) -> None:
+    """Insert ``rows`` (all with the same keys) with one DB-API ``executemany``.
+
+    Values go through each column type's own bind processor, looked up once per
+    column rather than per row and value as a Core ``execute`` does. ``None`` is SQL
+    NULL for every column, JSON ones included (the ORM's behaviour, not JSON ``null``);
+    a ``JSONText`` is stored as the JSON text it already is.
+    """
+    if not rows:
+        return
+    connection = session.connection()
+    dialect = connection.dialect
+    names = list(rows[0])
+    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
+    converted = [(i, p) for i, p in enumerate(processors) if p is not None]
+    values: list[tuple[object, ...]] = []
+    for row in rows:
+        record: list[object] = [row[n] for n in names]
+        for i, process in converted:
+            value = record[i]
+            if value is not None:
+                record[i] = str(value) if type(value) is JSONText else process(value)
+        values.append(tuple(record))
+    quote = dialect.identifier_preparer.quote
+    sql = (
+        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
+        f"VALUES ({', '.join('?' * len(names))})"
+    )
+    connection.exec_driver_sql(sql, values)
 
 
 def _suffixed_names(session: Session, stem: str) -> set[str]:

@@ -75,6 +75,7 @@ def test_accepting_suggestions_fills_the_fields_and_save_keeps_them(
 ) -> None:
     write_safetensors(lora_dir / "red.safetensors", kohya_metadata())
     register_many(library, [lora_dir])
+    hash_pending(library)  # the suggestions come with the hash pass
     window = build_window(qtbot, db_path)
     adapter_id = _select(window, library, "red")
     pane = window.editor.inspection

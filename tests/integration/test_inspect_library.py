@@ -48,6 +48,9 @@ def test_register_many_fills_rows_from_headers_and_goes_on_past_bad_files(
     assert good.metadata_indexed
     assert good.training_metadata is not None
     assert good.training_metadata["ss_network_module"] == "networks.lora"
+    assert good.trigger_candidates == []  # suggestions come with the hash pass
+    hash_pending(library)
+    good = adapters.get(library, "good")
     assert [c.word for c in good.trigger_candidates][:2] == ["ohwx woman", "ohwx"]
     assert good.trigger_words == []  # suggestions are never applied on their own
     empty = adapters.get(library, "empty")
@@ -156,3 +159,18 @@ def test_a_dangerous_pickle_needs_confirmation_to_activate(
 
     assert adapters.activate(library, evil.id, confirm_dangerous=True).active
     assert hash_adapter(library, evil.id).sha256 is not None
+
+
+def test_bulk_registration_leaves_suggestions_and_their_problems_to_the_hash_pass(
+    library: Library, lora_dir: Path
+) -> None:
+    write_safetensors(lora_dir / "odd.safetensors", kohya_metadata(ss_tag_frequency="{oops"))
+    registration.register_many(library, [lora_dir])
+    odd = adapters.get(library, "odd")
+    assert (odd.trigger_candidates, odd.inspect_error) == ([], None)
+    hash_pending(library)
+    odd = adapters.get(library, "odd")
+    assert [c.word for c in odd.trigger_candidates][:2] == ["ohwx woman", "ohwx"]
+    assert odd.inspect_error == "ss_tag_frequency is not valid JSON; ignored"
+    hash_pending(library)  # nothing pending: nothing repeated
+    assert adapters.get(library, "odd").inspect_error == odd.inspect_error

@@ -15,6 +15,7 @@ from lora_desktop.services.inspect.safetensors_header import (
     INDEX_CAP,
     HeaderError,
     extract_metadata,
+    extract_metadata_text,
     read_header,
 )
 from tests.inspect_files import kohya_metadata, raw_file, write_safetensors
@@ -187,3 +188,14 @@ def test_a_file_without_read_permission_is_reported(tmp_path: Path) -> None:
     path = write_safetensors(tmp_path / "locked.safetensors", {})
     path.chmod(0)
     assert _error(path).message.startswith("cannot be read: Permission denied")
+
+
+def test_metadata_text_is_the_headers_own_json_when_it_decodes_to_the_same() -> None:
+    text = '{"__metadata__": {"k": "v", "e": "\\u00e9"}, "w": {"dtype": "F16"}}'
+    metadata, note, raw = extract_metadata_text(text)
+    assert (metadata, note) == ({"k": "v", "e": "é"}, None)
+    assert raw == '{"k": "v", "e": "\\u00e9"}'
+    assert json.loads(raw) == metadata
+    # Values dropped, or the key not first: no text (the dict is re-encoded instead).
+    assert extract_metadata_text('{"__metadata__": {"k": 1, "j": "v"}}')[2] is None
+    assert extract_metadata_text('{"w": {}, "__metadata__": {"k": "v"}}')[2] is None

@@ -198,3 +198,23 @@ def test_register_many_reports_progress_and_can_stop(
     # The first batch of two was committed before the stop.
     assert len(stopped.entries) == 2
     assert adapters.list_adapters(library).total == 5 + stopped.added
+
+
+def test_bulk_registration_stores_the_same_metadata_as_one_by_one(
+    library: Library, lora_dir: Path
+) -> None:
+    from tests.inspect_files import kohya_metadata, write_safetensors
+
+    odd = kohya_metadata(**{"ss_note": 'é " \\ \n', "modelspec.thumbnail": "http://x/y.png"})
+    for stem in ("bulk", "single"):
+        write_safetensors(lora_dir / f"{stem}.safetensors", odd)
+    write_safetensors(lora_dir / "plain.safetensors", kohya_metadata())
+    registration.register_many(
+        library, [lora_dir / "bulk.safetensors", lora_dir / "plain.safetensors"]
+    )
+    registration.register(library, {"file_path": str(lora_dir / "single.safetensors")})
+    bulk, single = adapters.get(library, "bulk"), adapters.get(library, "single")
+    assert bulk.training_metadata == single.training_metadata
+    assert bulk.training_metadata is not None
+    assert bulk.training_metadata["modelspec.thumbnail"].startswith("(not kept:")
+    assert adapters.get(library, "plain").training_metadata == kohya_metadata()

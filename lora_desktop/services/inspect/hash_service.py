@@ -30,6 +30,7 @@ from lora_desktop.services.inspect.hashing import (
     hash_file,
 )
 from lora_desktop.services.inspect.inspection import inspect_file
+from lora_desktop.services.inspect.metadata import trigger_candidates
 from lora_desktop.services.inspect.safetensors_header import HeaderError
 from lora_desktop.services.library import ChangeSet, Library
 
@@ -58,6 +59,8 @@ def _store(lib: Library, adapter_id: str, result: HashResult) -> None:
             return
         if reinspect is not None:
             apply_inspection(session, adapter, reinspect)
+        elif adapter.training_metadata is not None:
+            _derive_candidates(adapter, adapter.training_metadata)
         adapter.sha256 = result.sha256
         adapter.sha256_weights = result.sha256_weights
         adapter.hash_size, adapter.hash_mtime = result.size, result.mtime
@@ -70,6 +73,17 @@ def _store(lib: Library, adapter_id: str, result: HashResult) -> None:
         if result.incomplete or result.header_problem:
             adapter.inspect_error = result.incomplete or result.header_problem
         adapter.updated_at = utcnow()
+
+
+def _derive_candidates(adapter: Adapter, metadata: dict[str, str]) -> None:
+    """The trigger-word suggestions, which bulk registration leaves to this pass."""
+    problems: list[str] = []
+    found = [c.as_json() for c in trigger_candidates(metadata, problems)]
+    if found != adapter.trigger_candidates:
+        adapter.trigger_candidates = found
+    new = [p for p in problems if p not in (adapter.inspect_error or "")]
+    if new:
+        adapter.inspect_error = "; ".join([*filter(None, [adapter.inspect_error]), *new])[:2000]
 
 
 def hash_adapter(
@@ -160,17 +174,22 @@ def hash_pending(
     attempts: dict[str, int] = {}
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="hash") as pool:
         running: dict[Future[HashResult], tuple[str, str, int]] = {}
-        while queue or running:
+
+        def top_up() -> None:
             while queue and len(running) < max(1, workers) and not stopping():
                 job = queue.pop()
                 running[pool.submit(hash_file, job[1], bytes_done=count, should_stop=stopping)] = (
                     job
                 )
+
+        while queue or running:
+            top_up()
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                adapter_id, path, _size = running.pop(future)
+            done = [(future, running.pop(future)) for future in finished]
+            top_up()  # the next files start before these results are written
+            for future, (adapter_id, path, _size) in done:
                 try:
                     result = future.result()
                 except HashStopped:

@@ -37,6 +37,8 @@ class FileInspection:
     Attributes:
         kind: ``safetensors`` or ``pickle``.
         metadata: ``__metadata__`` (string → string); None when not read or not indexed.
+        metadata_json: the same as JSON text straight from the header, when it decodes
+            to exactly ``metadata`` (bulk registration stores it without re-encoding).
         metadata_indexed: the header's metadata was read (False for pickles, unreadable
             headers and headers over the indexing cap).
         values: fillable field → (value, source), by the documented precedence.
@@ -51,6 +53,7 @@ class FileInspection:
     mtime: float | None = None
     header_size: int | None = None
     metadata: dict[str, str] | None = None
+    metadata_json: str | None = None
     metadata_indexed: bool = False
     derived: Derived = field(default_factory=Derived)
     sidecars: Sidecars = field(default_factory=Sidecars)
@@ -95,13 +98,19 @@ def clean_words(values: list[str]) -> list[str]:
     return list(seen)
 
 
-def _bounded_thumbnail(metadata: dict[str, str]) -> None:
-    """Keep ``modelspec.thumbnail`` only as a small inline image; never fetch a URL."""
+def _bounded_thumbnail(metadata: dict[str, str]) -> str | None:
+    """Keep ``modelspec.thumbnail`` only as a small inline image; never fetch a URL.
+
+    Returns the replacement when the value was replaced (else None).
+    """
     value = metadata.get("modelspec.thumbnail")
     if value is None:
-        return
+        return None
     if not _DATA_IMAGE.match(value) or len(value) > THUMBNAIL_MAX:
-        metadata["modelspec.thumbnail"] = f"(not kept: {len(value):,} characters, not inline)"[:80]
+        shown = f"(not kept: {len(value):,} characters, not inline)"[:80]
+        metadata["modelspec.thumbnail"] = shown
+        return shown
+    return None
 
 
 def inline_thumbnail(metadata: dict[str, str] | None) -> bytes | None:
@@ -132,10 +141,14 @@ def _fill(found: FileInspection) -> None:
     found.values = {k: v for k, v in merged.items() if v[0] not in (None, "", [])}
 
 
-def inspect_file(path: str, *, names: dict[str, str] | None = None) -> FileInspection:
+def inspect_file(
+    path: str, *, names: dict[str, str] | None = None, candidates: bool = True
+) -> FileInspection:
     """Inspect one LoRA file: header (or pickle scan), derived fields and sidecars.
 
     ``names`` is its folder's ``sidecars.folder_listing`` when the caller already has it.
+    ``candidates=False`` leaves the trigger-word suggestions to the hash pass (bulk
+    registration: they parse JSON inside strings, the slowest part of a header).
     """
     suffix = os.path.splitext(path)[1].lower()
     found = FileInspection(path, "pickle" if suffix in PICKLE_EXTENSIONS else "safetensors")
@@ -152,8 +165,9 @@ def inspect_file(path: str, *, names: dict[str, str] | None = None) -> FileInspe
                 found.problems.append(header.note)
             if header.metadata is not None:
                 found.metadata = header.metadata
-                _bounded_thumbnail(found.metadata)
-                found.derived = derive(found.metadata)
+                if _bounded_thumbnail(found.metadata) is None:
+                    found.metadata_json = header.metadata_json
+                found.derived = derive(found.metadata, candidates=candidates)
                 found.problems.extend(found.derived.problems)
     else:
         try:

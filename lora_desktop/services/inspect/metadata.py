@@ -138,8 +138,11 @@ def base_model(meta: dict[str, str]) -> str | None:
     ``ss_sd_model_name``. A generic ``SDXL 1.0`` is refined to a fine-tune family
     (Pony, Illustrious, NoobAI) when the checkpoint's name says so."""
     sources = ("ss_base_model_version", "modelspec.architecture", "ss_sd_model_name")
-    labels = [base_model_label(meta.get(key)) for key in sources]
-    chosen = next((label for label in labels if label), None)
+    chosen = None
+    for key in sources:  # the first that says something (no label work for the rest)
+        chosen = base_model_label(meta.get(key))
+        if chosen:
+            break
     family = base_model_label(meta.get("ss_sd_model_name"))
     if chosen == "SDXL 1.0" and family in FAMILIES:
         return family
@@ -206,9 +209,14 @@ def tag_counts(meta: dict[str, str], problems: list[str]) -> tuple[dict[str, int
     return counts, [str(k) for k in frequency]
 
 
-def derive(meta: dict[str, str]) -> Derived:
-    """Everything issue 4 derives from ``__metadata__``."""
-    problems: list[str] = []
+def trigger_candidates(meta: dict[str, str], problems: list[str] | None = None) -> list[Candidate]:
+    """The ranked trigger-word suggestions of ``__metadata__``.
+
+    ``modelspec.trigger_phrase``, then ``class_tokens`` of ``ss_datasets``, then the
+    token of kohya folder names, then the most frequent tags of ``ss_tag_frequency``.
+    Bulk registration leaves this to the hash pass (it parses JSON inside strings).
+    """
+    problems = [] if problems is None else problems
     phrase = kohya_value(meta.get("modelspec.trigger_phrase"))
     ranked: list[Candidate] = []
     if phrase:
@@ -237,6 +245,18 @@ def derive(meta: dict[str, str]) -> Derived:
             tags_left -= 1
         seen.add(word.lower())
         candidates.append(Candidate(word, candidate.source, candidate.count))
+    return candidates[:CANDIDATES_MAX]
+
+
+def derive(meta: dict[str, str], *, candidates: bool = True) -> Derived:
+    """Everything issue 4 derives from ``__metadata__``.
+
+    ``candidates=False`` skips the trigger-word suggestions (and the problems only
+    they find): bulk registration, where the hash pass derives them later.
+    """
+    problems: list[str] = []
+    phrase = kohya_value(meta.get("modelspec.trigger_phrase"))
+    ranked = trigger_candidates(meta, problems) if candidates else []
     title = kohya_value(meta.get("modelspec.title")) or kohya_value(meta.get("ss_output_name"))
     return Derived(
         title=title[:500] if title else None,
@@ -246,6 +266,6 @@ def derive(meta: dict[str, str]) -> Derived:
         network_alpha=_float(meta.get("ss_network_alpha")),
         resolution=_resolution(meta),
         trigger_phrase=phrase[:500] if phrase else None,
-        candidates=candidates[:CANDIDATES_MAX],
+        candidates=ranked,
         problems=problems,
     )

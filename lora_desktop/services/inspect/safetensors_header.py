@@ -65,12 +65,15 @@ class Header:
         file_size: the file's size when it was read.
         metadata: ``__metadata__`` (string → string); None when not indexed.
         note: why metadata is missing or partial (shown to the artist), else None.
+        metadata_json: ``__metadata__``'s JSON text exactly as in the file, when it is
+            an object of strings read on the fast path (stored as it is: no re-encoding).
     """
 
     header_size: int
     file_size: int
     metadata: dict[str, str] | None
     note: str | None = None
+    metadata_json: str | None = None
 
     @property
     def data_offset(self) -> int:
@@ -168,8 +171,8 @@ def read_header(path: str) -> Header:
         raw = read_exact(fd, claimed)
     finally:
         os.close(fd)
-    metadata, note = extract_metadata(decode_text(raw))
-    return Header(claimed, size, metadata, note)
+    metadata, note, text = extract_metadata_text(decode_text(raw))
+    return Header(claimed, size, metadata, note, text)
 
 
 def decode_text(raw: bytes) -> str:
@@ -232,6 +235,21 @@ def _check_outer(text: str) -> int:
 def extract_metadata(text: str) -> tuple[dict[str, str], str | None]:
     """Return ``__metadata__`` (and a note on ignored values) from a header's JSON text.
 
+    See ``extract_metadata_text``.
+
+    Raises:
+        HeaderError: not an object, invalid JSON, duplicate keys, too deep.
+    """
+    metadata, note, _text = extract_metadata_text(text)
+    return metadata, note
+
+
+def extract_metadata_text(text: str) -> tuple[dict[str, str], str | None, str | None]:
+    """``__metadata__``, a note on ignored values, and its JSON text when usable as is.
+
+    The text is given only on the fast path and when every value is a string (so it
+    decodes to exactly the returned dict); otherwise it is None.
+
     Fast path: safetensors writers put ``__metadata__`` first, so its key is read at
     the exact position of the first key and only its value is decoded. A header
     without the string ``"__metadata__"`` has none. Anything else falls back to a
@@ -251,12 +269,15 @@ def extract_metadata(text: str) -> tuple[dict[str, str], str | None]:
             colon = _skip_ws(text, after)
             if not text.startswith(":", colon):
                 raise HeaderError(f"header is not valid JSON: ':' expected at {colon}")
-            value, _end = _decode_at(text, _skip_ws(text, colon + 1))
-            return metadata_strings(value)
+            begin = _skip_ws(text, colon + 1)
+            value, end = _decode_at(text, begin)
+            kept, note = metadata_strings(value)
+            return kept, note, text[begin:end] if note is None else None
     if '"__metadata__"' not in text:
-        return {}, None
+        return {}, None, None
     document = parse_document(text)
-    return metadata_strings(document.get("__metadata__", {}))
+    kept, note = metadata_strings(document.get("__metadata__", {}))
+    return kept, note, None
 
 
 def parse_document(text: str) -> dict[str, Any]:
