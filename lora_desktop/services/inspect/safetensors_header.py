@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
@@ -292,10 +293,34 @@ def parse_document(text: str) -> dict[str, Any]:
         raise HeaderError(f"header has data after its JSON object (character {end})")
     if not isinstance(document, dict):
         raise HeaderError("header is not a JSON object")
-    for key, value in document.items():
-        if _depth(value) > MAX_DEPTH - 1:
-            raise HeaderError(f"header entry {key[:80]!r} is nested too deeply")
+    if _text_depth(text) > MAX_DEPTH:  # rare: walk the entries to name the culprit
+        for key, value in document.items():
+            if _depth(value) > MAX_DEPTH - 1:
+                raise HeaderError(f"header entry {key[:80]!r} is nested too deeply")
     return document
+
+
+_STRING = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"')  # unrolled: no alternation per character
+_BRACKETS_ONLY = {c: None for c in range(128) if chr(c) not in "{}[]"}
+
+
+def _text_depth(text: str) -> int:
+    """The deepest nesting of objects and arrays in valid JSON ``text``.
+
+    Strings are cut out and what remains is reduced to its brackets, both in C; only
+    the brackets (a few per tensor entry) are walked in Python. Walking the decoded
+    values instead took most of the tensor-table check (~10 of 15 ms for 2,000 entries).
+    """
+    brackets = _STRING.sub("", text).translate(_BRACKETS_ONLY)
+    depth = deepest = 0
+    for char in brackets:
+        if char in "{[":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+        elif char in "}]":
+            depth -= 1
+    return deepest
 
 
 def _depth(value: Any) -> int:

@@ -43,14 +43,14 @@ def _entry(name: str, value: Any) -> tuple[int, int]:
     offsets = value.get("data_offsets")
     if dtype not in DTYPE_SIZES:
         raise HeaderError(f"tensor {name[:80]!r} has an unknown dtype {str(dtype)[:20]!r}")
-    if not isinstance(shape, list) or not all(
-        isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape
-    ):
+    # Exact types (JSON decodes to exactly these; a bool is not an int here).
+    if type(shape) is not list or not all(type(d) is int and d >= 0 for d in shape):
         raise HeaderError(f"tensor {name[:80]!r} has a bad shape")
     if (
-        not isinstance(offsets, list)
+        type(offsets) is not list
         or len(offsets) != 2
-        or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+        or type(offsets[0]) is not int
+        or type(offsets[1]) is not int
         or not 0 <= offsets[0] <= offsets[1]
     ):
         raise HeaderError(f"tensor {name[:80]!r} has bad data_offsets")
