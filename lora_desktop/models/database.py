@@ -192,16 +192,6 @@ class Database:
         with self._write() as session, session.begin():
             yield session
 
-    def analyze(self) -> None:
-        """Refresh the query planner's statistics (after a bulk change of many rows).
-
-        Without them SQLite walks the compose-order index even to count matches of
-        a text search, which a plain scan does twice as fast.
-        """
-        with self.engine.connect() as connection:
-            connection.exec_driver_sql("ANALYZE")
-            connection.commit()
-
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()

@@ -120,6 +120,9 @@ class Adapter(Base):
         # the order columns, so a drag that renumbers thousands of ordinals updates
         # one index, not two (the save got ~30% faster).
         Index("ix_adapters_active", "active", "deleted_at"),
+        # Covers the total of a text search: the count reads this index, not the rows
+        # (which carry the training metadata and can be many kilobytes each).
+        Index("ix_adapters_search", "deleted_at", "search_text"),
         Index("ix_adapters_sha256", "sha256"),
         Index("ix_adapters_sha256_weights", "sha256_weights"),
         Index("ix_adapters_base_model", "base_model"),

@@ -15,16 +15,17 @@ import string
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select, true
+from sqlalchemy import func, select, true
 
-from lora_desktop.models.schemas import ComposeRequest, ComposeResult, DeliveryRef
+from lora_desktop.models.schemas import ORDINAL_MAX, ComposeRequest, ComposeResult, DeliveryRef
 from lora_desktop.models.tables import Adapter
-from lora_desktop.services.adapters import compose_order
 from lora_desktop.services.convert import validate
 from lora_desktop.services.errors import ValidationFailed
 from lora_desktop.services.library import Library
 
 PLACEHOLDERS = frozenset({"name", "weight"})
+ORDINAL_LAST = ORDINAL_MAX + 1
+"""Sorts an adapter without ordinal after every one with one."""
 
 
 @dataclass(frozen=True)
@@ -137,7 +138,10 @@ def active_candidates(lib: Library) -> list[Candidate]:
                 Adapter.file_status,
             )
             .where(Adapter.deleted_at.is_(None), Adapter.active == true())
-            .order_by(*compose_order())  # type: ignore[arg-type]
+            # The compose order, written so that no index can serve it: the planner then
+            # picks the active-adapters index (a handful of rows, sorted) instead of
+            # walking the whole compose-order index to find them.
+            .order_by(func.coalesce(Adapter.ordinal, ORDINAL_LAST), Adapter.name, Adapter.id)
         )
         return [
             Candidate(r.name, r.weight, r.sha256, tuple(r.trigger_words or ()), r.file_status)

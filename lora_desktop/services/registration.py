@@ -37,8 +37,6 @@ log = logging.getLogger(__name__)
 
 LORA_EXTENSIONS = frozenset({".safetensors", ".pt", ".ckpt", ".pth", ".bin"})
 BATCH_SIZE = 1000
-ANALYZE_AFTER = 1000
-"""Refresh planner statistics after a batch adds at least this many adapters."""
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: called on the registering thread."""
@@ -235,8 +233,6 @@ def register_many(
         added_ids.extend(chunk_ids)
         if progress:
             progress(min(start + BATCH_SIZE, total), total)
-    if len(added_ids) >= ANALYZE_AFTER:
-        lib.db.analyze()
     if added_ids:
         lib.publish(ChangeSet(added=tuple(added_ids)))
     return RegisterReport(entries=entries)

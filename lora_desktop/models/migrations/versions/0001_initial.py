@@ -63,6 +63,7 @@ def upgrade() -> None:
         ["deleted_at", sa.text("(ordinal IS NULL)"), "ordinal", "name", "id"],
     )
     op.create_index("ix_adapters_active", "adapters", ["active", "deleted_at"])
+    op.create_index("ix_adapters_search", "adapters", ["deleted_at", "search_text"])
     op.create_index("ix_adapters_sha256", "adapters", ["sha256"])
 
     op.create_table(
