@@ -30,6 +30,7 @@ from lora_desktop.services.convert import search_text
 from lora_desktop.services.errors import DomainError, NotFound
 from lora_desktop.services.library import ChangeSet, Library
 from lora_desktop.services.ordering import save_order
+from lora_desktop.ui.call_pool import CallPool
 from lora_desktop.ui.file_status_look import status_data
 from lora_desktop.ui.plain_text import plain_tooltip
 from lora_desktop.ui.thumbnails import LIST_SIZE, ThumbnailLoader
@@ -132,6 +133,10 @@ class AdapterListModel(QAbstractTableModel):
         """Bumped by every change to the rows: filters cache per generation."""
         self._thumbnails: ThumbnailLoader | None = None
         self._shared: tuple[int, frozenset[str]] | None = None
+        # Big refreshes (a hash run's results) load their rows on this pool, so the
+        # GUI thread never waits for list_rows (0.13 s at 10,000 rows, 0.6 s at 50,000).
+        self._loader = CallPool(self)
+        self._reload_again = False
 
     # -- loading and lookup -------------------------------------------------
 
@@ -504,8 +509,11 @@ class AdapterListModel(QAbstractTableModel):
             and set(changes.updated) <= own
         ):
             return  # the echo of our own drag: the rows already show it
-        if changes.added or changes.reordered or len(changes.updated) > _PER_ROW_REFRESH_LIMIT:
+        if changes.added or changes.reordered:
             self.reload()
+            return
+        if len(changes.updated) > _PER_ROW_REFRESH_LIMIT:
+            self.reload_in_background()
             return
         for adapter_id in changes.removed:
             self._remove(adapter_id)
@@ -527,9 +535,42 @@ class AdapterListModel(QAbstractTableModel):
         self.generation += 1
         self.endRemoveRows()
 
+    def reload_in_background(self) -> None:
+        """Reload every row off the GUI thread; the rows are applied when they arrive.
+
+        A local change made meanwhile (a newer generation) makes it load again, so
+        stale rows never overwrite newer ones.
+        """
+        if self._loader.busy:
+            self._reload_again = True
+            return
+        generation = self.generation
+        library = self._library
+        self._loader.call(
+            lambda: adapter_service.list_rows(library),
+            lambda rows: self._on_rows_loaded(rows, generation),
+            self._on_rows_failed,
+        )
+
+    def _on_rows_loaded(self, rows: list[AdapterRow], generation: int) -> None:
+        if self._reload_again or generation != self.generation:
+            self._reload_again = False
+            self.reload_in_background()
+            return
+        self._apply_rows(rows)
+
+    def _on_rows_failed(self, error: Exception) -> None:
+        log.error("could not reload the adapter list: %s", error)
+
+    def shutdown(self) -> None:
+        """Stop background reloads (late rows are dropped); before the library closes."""
+        self._loader.shutdown(drop_queued=True)
+
     def reload(self) -> None:
-        """Reload every row, with the least disruptive signal that fits the change."""
-        new_rows = adapter_service.list_rows(self._library)
+        """Reload every row now, with the least disruptive signal that fits the change."""
+        self._apply_rows(adapter_service.list_rows(self._library))
+
+    def _apply_rows(self, new_rows: list[AdapterRow]) -> None:
         old_ids = [r.id for r in self._rows]
         new_ids = [r.id for r in new_rows]
         if new_ids == old_ids:

@@ -374,6 +374,7 @@ class MainWindow(QMainWindow):
         self.inspection.shutdown()
         self.deliveries.shutdown()
         self.runner.shutdown()
+        self.model.shutdown()
         try:
             self.save_settings()
         except Exception:  # never keep a window from closing

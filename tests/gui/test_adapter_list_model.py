@@ -201,3 +201,38 @@ def test_save_order_keeps_unlisted_ordinals_after_the_listed(filled: Library) ->
     assert order == ["foxtrot", "charlie", "alpha", "bravo", "delta", "echo"]
     assert [r.ordinal for r in adapters.list_rows(filled)] == [0, 1, 2, 3, 4, 5]
     assert save_order(filled, [ids[n] for n in order]) == []  # nothing to write
+
+
+def test_a_big_change_reloads_the_rows_off_the_gui_thread(
+    qtbot: QtBot, library: Library, lora_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A hash run's results (hundreds of updated ids) never make the GUI thread wait."""
+    import threading
+
+    from sqlalchemy import update
+
+    from lora_desktop.models.tables import Adapter
+    from lora_desktop.services.library import ChangeSet
+    from lora_desktop.ui import adapter_list_model
+
+    for i in range(250):
+        make_lora(lora_dir, f"lora{i:03d}")
+    register_many(library, [lora_dir])
+    model = AdapterListModel(library)
+    model.load()
+    assert model.rowCount() == 250
+    with library.db.write() as session:  # as a hash run would: no broadcast yet
+        session.execute(update(Adapter).values(weight=0.25))
+    threads: list[threading.Thread] = []
+    real_list_rows = adapter_list_model.adapter_service.list_rows
+
+    def recording_list_rows(lib: Library) -> list[adapters.AdapterRow]:
+        threads.append(threading.current_thread())
+        return real_list_rows(lib)
+
+    monkeypatch.setattr(adapter_list_model.adapter_service, "list_rows", recording_list_rows)
+    model.apply_changes(ChangeSet(updated=tuple(r.id for r in model.rows)))
+    qtbot.waitUntil(lambda: all(r.weight == 0.25 for r in model.rows), timeout=5000)
+    assert threads
+    assert all(t is not threading.main_thread() for t in threads)
+    model.shutdown()
