@@ -316,6 +316,32 @@ def test_comfyui_that_never_finishes_stops_at_the_deadline(
     assert "may still run (Retry follows it)" in (outcome.error or "")
 
 
+def test_comfyui_deadline_reached_during_a_poll_says_it_may_still_run(
+    runtime: FakeRuntime, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The deadline running out inside a /history request, not between two, reads the same."""
+    from lora_desktop.services.runners import comfyui
+
+    install_comfyui(runtime, ComfyState(polls_before_done=10**6))
+
+    real_history = comfyui._Session.history
+    calls: list[str] = []
+
+    def poll_that_times_out(session: comfyui._Session, prompt_id: str) -> object:
+        calls.append(prompt_id)
+        if len(calls) == 1:  # the check before posting: answered
+            return real_history(session, prompt_id)
+        session.deadline.at = time.monotonic()  # the total deadline ends during this poll
+        raise comfyui.Failed(
+            comfyui.Outcome(False, {}, "/history did not answer in time; it may have run it")
+        )
+
+    monkeypatch.setattr(comfyui._Session, "history", poll_that_times_out)
+    outcome = run_comfyui("p", _comfy_params(runtime, tmp_path, timeout=5))
+    assert not outcome.succeeded
+    assert "may still run (Retry follows it)" in (outcome.error or "")
+
+
 # -- cli -------------------------------------------------------------------------------------
 
 

@@ -91,21 +91,31 @@ class _Session:
 
     def wait_done(self, prompt_id: str, interval: float) -> dict[str, Any]:
         while True:
-            entry = self.history(prompt_id)
+            try:
+                entry = self.history(prompt_id)
+            except Failed:
+                # The deadline can run out during a poll as well as between polls:
+                # either way the prompt was queued and may still run.
+                if self.deadline.passed() and not self.cancel.is_set():
+                    raise self._unfinished(prompt_id) from None
+                raise
             status = (entry or {}).get("status") or {}
             if entry is not None and (status.get("completed") or status.get("status_str")):
                 return entry
             if self.cancel.wait(min(interval, self.deadline.remaining())):
                 raise Failed(Outcome(False, {"prompt_id": prompt_id}, "cancelled"))
             if self.deadline.passed():
-                raise Failed(
-                    Outcome(
-                        False,
-                        {"prompt_id": prompt_id},
-                        f"ComfyUI did not finish prompt {prompt_id} within "
-                        f"{self.deadline.seconds:g} s; it may still run (Retry follows it)",
-                    )
-                )
+                raise self._unfinished(prompt_id)
+
+    def _unfinished(self, prompt_id: str) -> Failed:
+        return Failed(
+            Outcome(
+                False,
+                {"prompt_id": prompt_id},
+                f"ComfyUI did not finish prompt {prompt_id} within "
+                f"{self.deadline.seconds:g} s; it may still run (Retry follows it)",
+            )
+        )
 
     def download(self, image: dict[str, Any]) -> bytes:
         query = {k: str(image.get(k) or "") for k in ("filename", "subfolder", "type")}
