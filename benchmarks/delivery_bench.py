@@ -11,7 +11,6 @@ HTTP exchange itself; overhead = ``run_job`` wall time minus that, plus the enqu
 from __future__ import annotations
 
 import argparse
-import http.server
 import statistics
 import tempfile
 import threading
@@ -20,31 +19,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from local_runtime import pct, start_runtime
+
 from lora_desktop.services import deliveries, targets
 from lora_desktop.services.delivery_stats import delivery_stats
 from lora_desktop.services.library import open_library
 from lora_desktop.services.runners import Outcome
-
-
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        body = b'{"ok": true}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def main() -> None:
@@ -53,10 +33,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     opts = parser.parse_args()
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    server, url = start_runtime()
 
     runner_ms: dict[str, float] = {}
     plain = deliveries.RUNNERS["http"]
