@@ -3,13 +3,9 @@ and the library-folder rules of the services (refusals, a change made while clos
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -19,56 +15,41 @@ from lora_desktop.services.library import Library
 from lora_desktop.services.reconcile import reconcile
 from lora_desktop.services.registration import register
 from lora_desktop.services.relink import fill_quick_keys
+from tests.integration.cli_helpers import cli_json, run_cli
 from tests.integration.watch_helpers import assert_metadata_kept, write, write_metadata
-
-
-def _run(db: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "lora_desktop", "--database", str(db), *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-def _json(db: Path, *args: str) -> Any:
-    result = _run(db, "--json", *args)
-    assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
 
 
 def test_folders_scan_and_locate_missing_on_the_command_line(tmp_path: Path) -> None:
     db = tmp_path / "db" / "lib.sqlite3"
     watched = tmp_path / "watched"
     write(watched / "a.safetensors", "a")
-    added = _json(db, "folders", "add", str(watched))
+    added = cli_json(db, "folders", "add", str(watched))
     assert added["path"] == str(watched)
     assert added["auto_import"] is True
-    assert _json(db, "folders", "add", str(watched), "--no-auto-import")["auto_import"] is False
-    assert [f["path"] for f in _json(db, "folders", "list")] == [str(watched)]
-    assert "no auto-import" in _run(db, "folders", "list").stdout
+    assert cli_json(db, "folders", "add", str(watched), "--no-auto-import")["auto_import"] is False
+    assert [f["path"] for f in cli_json(db, "folders", "list")] == [str(watched)]
+    assert "no auto-import" in run_cli(db, "folders", "list").stdout
 
     # scan without a path reconciles: auto-import is off, so nothing is added yet.
-    assert _json(db, "scan")["added"] == []
-    _json(db, "folders", "add", str(watched), "--auto-import")
-    report = _json(db, "scan")
+    assert cli_json(db, "scan")["added"] == []
+    cli_json(db, "folders", "add", str(watched), "--auto-import")
+    report = cli_json(db, "scan")
     assert len(report["added"]) == 1
 
     moved = tmp_path / "elsewhere" / "renamed.safetensors"
     moved.parent.mkdir()
     shutil.move(watched / "a.safetensors", moved)
-    assert len(_json(db, "scan")["missing"]) == 1
-    located = _json(db, "locate-missing", str(moved.parent))
+    assert len(cli_json(db, "scan")["missing"]) == 1
+    located = cli_json(db, "locate-missing", str(moved.parent))
     assert len(located["relinked"]) == 1
-    assert _json(db, "show", "a")["file_path"] == str(moved)
-    assert _json(db, "show", "a")["file_status"] == "ok"
+    assert cli_json(db, "show", "a")["file_path"] == str(moved)
+    assert cli_json(db, "show", "a")["file_status"] == "ok"
 
     # Another engineer's `scan PATH` still re-inspects.
-    assert _run(db, "scan", str(moved)).returncode == 0
-    assert _json(db, "folders", "rm", str(watched))["path"] == str(watched)
-    assert _json(db, "folders", "list") == []
-    result = _run(db, "folders", "add", str(tmp_path / "nope"))
+    assert run_cli(db, "scan", str(moved)).returncode == 0
+    assert cli_json(db, "folders", "rm", str(watched))["path"] == str(watched)
+    assert cli_json(db, "folders", "list") == []
+    result = run_cli(db, "folders", "add", str(tmp_path / "nope"))
     assert result.returncode == 1
     assert "does not exist" in result.stderr
 

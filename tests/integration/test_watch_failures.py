@@ -25,15 +25,16 @@ from watchdog.observers.inotify import InotifyObserver
 
 from lora_desktop.services import adapters, folders
 from lora_desktop.services.library import Library
-from lora_desktop.services.registration import register
 from lora_desktop.services.watch_loop import WatchLoop
 from lora_desktop.services.watcher import LibraryWatcher
 from tests.integration.watch_helpers import (
     SETTLE,
     TIMEOUT,
     assert_metadata_kept,
+    path_of,
+    registered,
+    status_of,
     write,
-    write_metadata,
 )
 
 
@@ -66,20 +67,6 @@ def loop(library: Library, watched: Path) -> Iterator[WatchLoop]:
     assert runner.errors == []
 
 
-def _registered(lib: Library, path: Path, name: str) -> str:
-    adapter = register(lib, {"file_path": str(path), "name": name})
-    write_metadata(lib, adapter.id)
-    return adapter.id
-
-
-def _path_of(lib: Library, adapter_id: str) -> str:
-    return adapters.get(lib, adapter_id).file_path
-
-
-def _status(lib: Library, adapter_id: str) -> str:
-    return adapters.get(lib, adapter_id).file_status
-
-
 def _has_quick_key(lib: Library, adapter_id: str) -> bool:
     from lora_desktop.models.tables import Adapter
 
@@ -98,7 +85,7 @@ def _count(lib: Library) -> int:
 def test_an_overflow_warning_reconciles_the_folder_after_lost_events(
     library: Library, watched: Path, loop: WatchLoop, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    adapter_id = _registered(library, write(watched / "a.safetensors", "a"), "a")
+    adapter_id = registered(library, write(watched / "a.safetensors", "a"), "a")
     assert loop.wait_for(lambda: _has_quick_key(library, adapter_id), TIMEOUT)
     target = watched / "renamed.safetensors"
 
@@ -116,14 +103,14 @@ def test_an_overflow_warning_reconciles_the_folder_after_lost_events(
     monkeypatch.undo()
     passes = loop.passes
     assert loop.wait_for(lambda: loop.passes > passes, TIMEOUT)  # a root check went by
-    assert _path_of(library, adapter_id) == str(watched / "a.safetensors")  # nothing noticed
+    assert path_of(library, adapter_id) == str(watched / "a.safetensors")  # nothing noticed
 
     # What watchdog's inotify code logs on IN_Q_OVERFLOW, through its own logger.
     logging.getLogger("watchdog.observers.inotify_c").warning(
         "Inotify queue overflowed; filesystem events were lost"
     )
-    assert loop.wait_for(lambda: _path_of(library, adapter_id) == str(target), TIMEOUT)
-    assert _status(library, adapter_id) == "ok"
+    assert loop.wait_for(lambda: path_of(library, adapter_id) == str(target), TIMEOUT)
+    assert status_of(library, adapter_id) == "ok"
     assert _count(library) == 1
     assert_metadata_kept(library, adapter_id, "a-mine")
 
@@ -148,8 +135,8 @@ def test_the_watch_limit_falls_back_to_polling_with_one_hint(
     monkeypatch.setattr(InotifyObserver, "schedule", full)
     statuses: list[str] = []
     runner = _loop(library, statuses)
-    first = _registered(library, write(watched / "a.safetensors", "a"), "a")
-    other = _registered(library, write(second / "b.safetensors", "b"), "b")
+    first = registered(library, write(watched / "a.safetensors", "a"), "a")
+    other = registered(library, write(second / "b.safetensors", "b"), "b")
     with caplog.at_level(logging.WARNING, logger="lora_desktop.services.watcher"):
         runner.start()
     try:
@@ -163,19 +150,19 @@ def test_the_watch_limit_falls_back_to_polling_with_one_hint(
         os.rename(watched / "a.safetensors", watched / "renamed.safetensors")
         os.rename(second / "b.safetensors", second / "sub.safetensors")
         assert runner.wait_for(
-            lambda: _path_of(library, first) == str(watched / "renamed.safetensors"), TIMEOUT
+            lambda: path_of(library, first) == str(watched / "renamed.safetensors"), TIMEOUT
         )
         assert runner.wait_for(
-            lambda: _path_of(library, other) == str(second / "sub.safetensors"), TIMEOUT
+            lambda: path_of(library, other) == str(second / "sub.safetensors"), TIMEOUT
         )
         (watched / "renamed.safetensors").unlink()
-        assert runner.wait_for(lambda: _status(library, first) == "missing", TIMEOUT)
+        assert runner.wait_for(lambda: status_of(library, first) == "missing", TIMEOUT)
         # A polled folder unplugged and back is polled again, without a second hint.
         os.rename(second, tmp_path / "parked")
-        assert runner.wait_for(lambda: _status(library, other) == "unavailable", TIMEOUT)
+        assert runner.wait_for(lambda: status_of(library, other) == "unavailable", TIMEOUT)
         assert str(second) not in runner.watcher.polled
         os.rename(tmp_path / "parked", second)
-        assert runner.wait_for(lambda: _status(library, other) == "ok", TIMEOUT)
+        assert runner.wait_for(lambda: status_of(library, other) == "ok", TIMEOUT)
         assert runner.wait_for(lambda: str(second) in runner.watcher.polled, TIMEOUT)
         assert len([s for s in statuses if "max_user_watches" in s]) == 1
     finally:
@@ -192,7 +179,7 @@ def test_the_watch_limit_falls_back_to_polling_with_one_hint(
 def test_sidecars_and_previews_written_later_are_read_without_touching_edits(
     library: Library, watched: Path, loop: WatchLoop
 ) -> None:
-    adapter_id = _registered(library, write(watched / "a.safetensors", "a"), "a")
+    adapter_id = registered(library, write(watched / "a.safetensors", "a"), "a")
     adapters.update_adapter(library, adapter_id, {"base_model": "My base"})
     info = watched / "a.civitai.info"
     info.write_text(
@@ -229,16 +216,14 @@ def test_sidecars_and_previews_written_later_are_read_without_touching_edits(
 def test_a_file_renamed_over_another_registered_file(
     library: Library, watched: Path, loop: WatchLoop
 ) -> None:
-    moved = _registered(library, write(watched / "a.safetensors", "a"), "a")
-    replaced = _registered(library, write(watched / "b.safetensors", "b", 8192), "b")
+    moved = registered(library, write(watched / "a.safetensors", "a"), "a")
+    replaced = registered(library, write(watched / "b.safetensors", "b", 8192), "b")
     before = adapters.get(library, replaced)
     os.replace(watched / "a.safetensors", watched / "b.safetensors")
-    assert loop.wait_for(
-        lambda: _path_of(library, moved) == str(watched / "b.safetensors"), TIMEOUT
-    )
-    assert loop.wait_for(lambda: _status(library, replaced) == "missing", TIMEOUT)
+    assert loop.wait_for(lambda: path_of(library, moved) == str(watched / "b.safetensors"), TIMEOUT)
+    assert loop.wait_for(lambda: status_of(library, replaced) == "missing", TIMEOUT)
     assert loop.wait_for(lambda: str(watched / "b.safetensors") in loop.checked, TIMEOUT)
-    assert _status(library, moved) == "ok"
+    assert status_of(library, moved) == "ok"
     assert _count(library) == 2  # never deleted
     assert_metadata_kept(library, moved, "a-mine")
     after = assert_metadata_kept(library, replaced, "b-mine")
@@ -248,8 +233,8 @@ def test_a_file_renamed_over_another_registered_file(
     # Its file found again (restored from a backup) → relinked.
     write(watched / "restored" / "b.safetensors", "b", 8192)
     assert loop.wait_for(
-        lambda: _path_of(library, replaced) == str(watched / "restored" / "b.safetensors"),
+        lambda: path_of(library, replaced) == str(watched / "restored" / "b.safetensors"),
         TIMEOUT,
     )
-    assert _status(library, replaced) == "ok"
+    assert status_of(library, replaced) == "ok"
     assert _count(library) == 2

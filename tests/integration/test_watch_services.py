@@ -15,13 +15,15 @@ import pytest
 
 from lora_desktop.services import adapters, folders
 from lora_desktop.services.library import Library
-from lora_desktop.services.registration import register
 from lora_desktop.services.watch_loop import WatchLoop
 from lora_desktop.services.watcher import LibraryWatcher
 from tests.integration.watch_helpers import (
     SETTLE,
     TIMEOUT,
     assert_metadata_kept,
+    path_of,
+    registered,
+    status_of,
     write,
     write_metadata,
 )
@@ -50,20 +52,6 @@ def loop(library: Library, watched: Path) -> Iterator[WatchLoop]:
     assert runner.errors == []
 
 
-def _registered(lib: Library, path: Path, name: str) -> str:
-    adapter = register(lib, {"file_path": str(path), "name": name})
-    write_metadata(lib, adapter.id)
-    return adapter.id
-
-
-def _path_of(lib: Library, adapter_id: str) -> str:
-    return adapters.get(lib, adapter_id).file_path
-
-
-def _status(lib: Library, adapter_id: str) -> str:
-    return adapters.get(lib, adapter_id).file_status
-
-
 def adapters_quick_key(lib: Library, adapter_id: str) -> str | None:
     from lora_desktop.models.tables import Adapter
 
@@ -79,11 +67,11 @@ def _count(lib: Library) -> int:
 def test_a_renamed_file_keeps_its_row_and_metadata(
     library: Library, watched: Path, loop: WatchLoop
 ) -> None:
-    adapter_id = _registered(library, write(watched / "a.safetensors", "a"), "a")
+    adapter_id = registered(library, write(watched / "a.safetensors", "a"), "a")
     target = watched / "renamed.safetensors"
     os.rename(watched / "a.safetensors", target)
-    assert loop.wait_for(lambda: _path_of(library, adapter_id) == str(target), TIMEOUT)
-    assert _status(library, adapter_id) == "ok"
+    assert loop.wait_for(lambda: path_of(library, adapter_id) == str(target), TIMEOUT)
+    assert status_of(library, adapter_id) == "ok"
     assert_metadata_kept(library, adapter_id, "a-mine")
     assert _count(library) == 1
 
@@ -91,14 +79,14 @@ def test_a_renamed_file_keeps_its_row_and_metadata(
 def test_a_file_moved_to_a_subfolder_follows(
     library: Library, watched: Path, loop: WatchLoop
 ) -> None:
-    adapter_id = _registered(library, write(watched / "a.safetensors", "a"), "a")
+    adapter_id = registered(library, write(watched / "a.safetensors", "a"), "a")
     # The new row's quick key is computed in the background: then a move the
     # observer reports as delete + create (the new subfolder not watched yet) relinks.
     assert loop.wait_for(lambda: adapters_quick_key(library, adapter_id) is not None, TIMEOUT)
     (watched / "sub").mkdir()
     target = watched / "sub" / "a.safetensors"
     shutil.move(watched / "a.safetensors", target)
-    assert loop.wait_for(lambda: _path_of(library, adapter_id) == str(target), TIMEOUT)
+    assert loop.wait_for(lambda: path_of(library, adapter_id) == str(target), TIMEOUT)
     assert loop.wait_for(lambda: str(target) in loop.checked, TIMEOUT)
     assert _count(library) == 1
     assert_metadata_kept(library, adapter_id, "a-mine")
@@ -127,21 +115,21 @@ def test_a_folder_of_200_files_moved_takes_every_row_along(
         TIMEOUT,
     )
     assert _count(library) == 200
-    assert _path_of(library, keep) == str(target / "f007.safetensors")
+    assert path_of(library, keep) == str(target / "f007.safetensors")
     assert_metadata_kept(library, keep, "f007-mine")
 
 
 def test_deleted_then_restored(library: Library, watched: Path, loop: WatchLoop) -> None:
     path = write(watched / "a.safetensors", "a")
-    adapter_id = _registered(library, path, "a")
+    adapter_id = registered(library, path, "a")
     content = path.read_bytes()
     stat = path.stat()
     path.unlink()
-    assert loop.wait_for(lambda: _status(library, adapter_id) == "missing", TIMEOUT)
+    assert loop.wait_for(lambda: status_of(library, adapter_id) == "missing", TIMEOUT)
     assert _count(library) == 1  # never deleted
     path.write_bytes(content)
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
-    assert loop.wait_for(lambda: _status(library, adapter_id) == "ok", TIMEOUT)
+    assert loop.wait_for(lambda: status_of(library, adapter_id) == "ok", TIMEOUT)
     assert _count(library) == 1
     assert_metadata_kept(library, adapter_id, "a-mine")
 
@@ -185,14 +173,14 @@ def test_a_save_by_temp_file_and_rename_is_a_modification(
     library: Library, watched: Path, loop: WatchLoop
 ) -> None:
     path = write(watched / "a.safetensors", "a")
-    adapter_id = _registered(library, path, "a")
+    adapter_id = registered(library, path, "a")
     temp = watched / "a.safetensors.tmp"
     write(temp, "edited", 8192)
     os.replace(temp, path)
     assert loop.wait_for(
         lambda: (
             adapters.get(library, adapter_id).file_size == 8192
-            and _status(library, adapter_id) == "ok"
+            and status_of(library, adapter_id) == "ok"
         ),
         TIMEOUT,
     )
@@ -205,16 +193,16 @@ def test_relinked_by_hash_after_a_move_outside_and_back(
     tmp_path: Path, library: Library, watched: Path, loop: WatchLoop
 ) -> None:
     path = write(watched / "a.safetensors", "a")
-    adapter_id = _registered(library, path, "a")
+    adapter_id = registered(library, path, "a")
     assert loop.wait_for(lambda: adapters_quick_key(library, adapter_id) is not None, TIMEOUT)
     outside = tmp_path / "outside.safetensors"
     shutil.move(path, outside)
-    assert loop.wait_for(lambda: _status(library, adapter_id) == "missing", TIMEOUT)
+    assert loop.wait_for(lambda: status_of(library, adapter_id) == "missing", TIMEOUT)
     back = watched / "elsewhere" / "renamed.safetensors"
     back.parent.mkdir()
     shutil.move(outside, back)
-    assert loop.wait_for(lambda: _path_of(library, adapter_id) == str(back), TIMEOUT)
-    assert _status(library, adapter_id) == "ok"
+    assert loop.wait_for(lambda: path_of(library, adapter_id) == str(back), TIMEOUT)
+    assert status_of(library, adapter_id) == "ok"
     assert _count(library) == 1
     assert_metadata_kept(library, adapter_id, "a-mine")
 
@@ -222,17 +210,17 @@ def test_relinked_by_hash_after_a_move_outside_and_back(
 def test_a_deleted_library_folder_makes_rows_unavailable_then_back(
     tmp_path: Path, library: Library, watched: Path, loop: WatchLoop
 ) -> None:
-    adapter_id = _registered(library, write(watched / "a.safetensors", "a"), "a")
+    adapter_id = registered(library, write(watched / "a.safetensors", "a"), "a")
     parked = tmp_path / "parked"
     os.rename(watched, parked)  # the drive is unplugged
-    assert loop.wait_for(lambda: _status(library, adapter_id) == "unavailable", TIMEOUT)
+    assert loop.wait_for(lambda: status_of(library, adapter_id) == "unavailable", TIMEOUT)
     os.rename(parked, watched)
-    assert loop.wait_for(lambda: _status(library, adapter_id) == "ok", TIMEOUT)
+    assert loop.wait_for(lambda: status_of(library, adapter_id) == "ok", TIMEOUT)
     assert loop.wait_for(lambda: str(watched) in loop.watcher.watched, TIMEOUT)
     # Watching again: a rename is followed.
     os.rename(watched / "a.safetensors", watched / "b.safetensors")
     assert loop.wait_for(
-        lambda: _path_of(library, adapter_id) == str(watched / "b.safetensors"), TIMEOUT
+        lambda: path_of(library, adapter_id) == str(watched / "b.safetensors"), TIMEOUT
     )
     assert_metadata_kept(library, adapter_id, "a-mine")
 
@@ -250,7 +238,7 @@ def test_temporary_download_names_are_ignored(
 def test_a_subfolder_moved_out_of_the_library_marks_its_rows_missing(
     tmp_path: Path, library: Library, watched: Path, loop: WatchLoop
 ) -> None:
-    adapter_id = _registered(library, write(watched / "pack" / "a.safetensors", "a"), "a")
+    adapter_id = registered(library, write(watched / "pack" / "a.safetensors", "a"), "a")
     shutil.move(watched / "pack", tmp_path / "pack")
-    assert loop.wait_for(lambda: _status(library, adapter_id) == "missing", TIMEOUT)
+    assert loop.wait_for(lambda: status_of(library, adapter_id) == "missing", TIMEOUT)
     assert_metadata_kept(library, adapter_id, "a-mine")

@@ -49,3 +49,22 @@ def write(path: Path, seed: str, size: int = 4096) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(lora_bytes(seed, size))
     return path
+
+
+def registered(lib: Library, path: Path, name: str) -> str:
+    """Register ``path`` as ``name``, write the artist's metadata; return the id."""
+    from lora_desktop.services.registration import register
+
+    adapter = register(lib, {"file_path": str(path), "name": name})
+    write_metadata(lib, adapter.id)
+    return adapter.id
+
+
+def path_of(lib: Library, adapter_id: str) -> str:
+    """The adapter's current file path."""
+    return adapters.get(lib, adapter_id).file_path
+
+
+def status_of(lib: Library, adapter_id: str) -> str:
+    """The adapter's current file status."""
+    return adapters.get(lib, adapter_id).file_status
