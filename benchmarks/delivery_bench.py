@@ -36,7 +36,8 @@ def main() -> None:
     server, url = start_runtime()
 
     runner_ms: dict[str, float] = {}
-    plain = deliveries.RUNNERS["http"]
+    plain = deliveries.runner_for("http")
+    assert plain is not None
 
     def timed(prompt: str, params: dict[str, Any], cancel: threading.Event) -> Outcome:
         start = time.perf_counter()
@@ -45,7 +46,7 @@ def main() -> None:
         finally:
             runner_ms[prompt] = (time.perf_counter() - start) * 1000
 
-    deliveries.RUNNERS["http"] = timed
+    deliveries.runner_for = lambda mode: timed if mode == "http" else None  # type: ignore[assignment]
     with tempfile.TemporaryDirectory() as folder:
         lib = open_library(Path(folder) / "bench.sqlite3")
         targets.create_target(lib, {"name": "local", "mode": "http", "config": {"url": url}})

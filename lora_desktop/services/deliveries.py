@@ -12,6 +12,7 @@ Log events (``delivery.enqueued``, ``.started``, ``.completed``, ``.failed``,
 
 from __future__ import annotations
 
+import importlib
 import logging
 import random
 import threading
@@ -33,20 +34,19 @@ from lora_desktop.services.delivery_log import event
 from lora_desktop.services.errors import Conflict, DomainError, NotFound, ValidationFailed
 from lora_desktop.services.library import ChangeSet, Library
 from lora_desktop.services.runners import Outcome
-from lora_desktop.services.runners.a1111 import run_a1111
-from lora_desktop.services.runners.cli import run_cli
-from lora_desktop.services.runners.comfyui import run_comfyui
-from lora_desktop.services.runners.http import run_http
 from lora_desktop.services.targets import redact, scrub, target_settings
 
 log = logging.getLogger(__name__)
 
 Runner = Callable[[str, dict[str, Any], threading.Event], Outcome]
-RUNNERS: dict[str, Runner] = {
-    "http": run_http,
-    "cli": run_cli,
-    "a1111": run_a1111,
-    "comfyui": run_comfyui,
+# mode -> (module, function). The runners (and httpx under them) are imported by the
+# first job that needs one, on its worker thread: listing or enqueueing jobs never
+# pays for them, and the window's GUI thread never imports them.
+RUNNERS: dict[str, tuple[str, str]] = {
+    "http": ("lora_desktop.services.runners.http", "run_http"),
+    "cli": ("lora_desktop.services.runners.cli", "run_cli"),
+    "a1111": ("lora_desktop.services.runners.a1111", "run_a1111"),
+    "comfyui": ("lora_desktop.services.runners.comfyui", "run_comfyui"),
 }
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
@@ -60,6 +60,15 @@ CANCEL_POLL = 0.5
 _running: dict[str, threading.Event] = {}
 _running_lock = threading.Lock()
 _last_send: dict[tuple[int, str, int], float] = {}
+
+
+def runner_for(mode: str) -> Runner | None:
+    """The runner of a delivery ``mode`` (its module imported now), or None if unknown."""
+    where = RUNNERS.get(mode)
+    if where is None:
+        return None
+    runner: Runner = getattr(importlib.import_module(where[0]), where[1])
+    return runner
 
 
 class TooSoon(DomainError):
@@ -326,7 +335,7 @@ def _run(lib: Library, job_id: str, stop: threading.Event) -> DeliveryJobOut:
     started = time.monotonic()
     target = job.params.get("target")
     event("delivery.started", job_id, mode=job.mode, target=target, attempts=job.attempts)
-    runner = RUNNERS.get(job.mode)
+    runner = runner_for(job.mode)
     max_attempts = int(job.params.get("max_attempts", 3))
     attempts = job.attempts  # already counting the first attempt (see _claim)
     first = attempts - 1
