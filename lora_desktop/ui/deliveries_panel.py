@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QPushButton,
+    QSpinBox,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -29,7 +30,7 @@ from lora_desktop.models.schemas import DeliveryJobOut
 from lora_desktop.services.errors import DomainError
 from lora_desktop.services.library import ChangeSet, Library
 from lora_desktop.ui.call_pool import CallPool
-from lora_desktop.ui.delivery_pool import DeliveryPool
+from lora_desktop.ui.delivery_pool import MAX_CONCURRENCY, DeliveryPool
 from lora_desktop.ui.job_result_view import JobResultView
 from lora_desktop.ui.jobs_model import COL_ERROR, JobsModel
 
@@ -110,10 +111,20 @@ class DeliveriesPanel(QDockWidget):
         self.retry_button.setToolTip("Send the selected failed or cancelled delivery again")
         self.cancel_button = QPushButton("Cancel", objectName="cancelButton")
         self.cancel_button.setToolTip("Stop the selected pending or running delivery")
+        self.concurrency_spin = QSpinBox(objectName="concurrencySpin")
+        self.concurrency_spin.setRange(1, MAX_CONCURRENCY)
+        self.concurrency_spin.setValue(self._pool.max_threads)
+        self.concurrency_spin.setToolTip(
+            "How many deliveries run at the same time (the others wait their turn)"
+        )
+        concurrency_label = QLabel("Deliveries at once:")
+        concurrency_label.setBuddy(self.concurrency_spin)
         self.result_view = JobResultView()
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.stats_label, 1)
+        buttons.addWidget(concurrency_label)
+        buttons.addWidget(self.concurrency_spin)
         buttons.addWidget(self.retry_button)
         buttons.addWidget(self.cancel_button)
         left = QWidget()
@@ -137,6 +148,7 @@ class DeliveriesPanel(QDockWidget):
         self.model.dataChanged.connect(self._on_model_data_changed)
         self.retry_button.clicked.connect(self._on_retry_button_clicked)
         self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
+        self.concurrency_spin.valueChanged.connect(self._on_concurrency_spin_value_changed)
         self.result_view.image_chosen.connect(self.image_chosen)
         self._update_buttons()
 
@@ -274,6 +286,10 @@ class DeliveriesPanel(QDockWidget):
             return
         self._pool.submit(job.id)
         self.message.emit(f"Sending delivery {job.id[:8]} again")
+
+    def _on_concurrency_spin_value_changed(self, value: int) -> None:
+        # Applied to the running pool at once and remembered for the next start.
+        self._pool.set_max_threads(value)
 
     def _on_cancel_button_clicked(self) -> None:
         job = self.selected_job()

@@ -31,6 +31,11 @@ SHUTDOWN_WAIT_MS = 3000
 """How long closing waits for running jobs (the app must exit within 5 s)."""
 
 
+def clamp_concurrency(number: int) -> int:
+    """``number`` brought within 1 … ``MAX_CONCURRENCY``."""
+    return min(max(number, 1), MAX_CONCURRENCY)
+
+
 def concurrency_setting() -> int:
     """How many deliveries run at once (QSettings ``deliveries/concurrency``, default 2)."""
     value = keys.app_settings().value(KEY_CONCURRENCY, DEFAULT_CONCURRENCY)
@@ -38,7 +43,7 @@ def concurrency_setting() -> int:
         number = int(value)  # type: ignore[call-overload]
     except (TypeError, ValueError):
         return DEFAULT_CONCURRENCY
-    return min(max(number, 1), MAX_CONCURRENCY)
+    return clamp_concurrency(number)
 
 
 class _RunSignals(QObject):
@@ -102,7 +107,7 @@ class DeliveryPool(QObject):
         super().__init__(parent)
         self._library = library
         self._pool = QThreadPool(self)
-        self._pool.setMaxThreadCount(max_threads or concurrency_setting())
+        self._pool.setMaxThreadCount(clamp_concurrency(max_threads or concurrency_setting()))
         self._signals = _RunSignals(self)
         self._signals.ended.connect(self._on_signals_ended)
         self._signals.failed.connect(self._on_signals_failed)
@@ -117,6 +122,23 @@ class DeliveryPool(QObject):
     def max_threads(self) -> int:
         """How many jobs run at once."""
         return self._pool.maxThreadCount()
+
+    @property
+    def active(self) -> int:
+        """How many jobs are running on the pool's threads right now."""
+        return self._pool.activeThreadCount()
+
+    def set_max_threads(self, number: int, *, remember: bool = True) -> int:
+        """Run at most ``number`` jobs at once from now on (clamped to 1 … 8); return it.
+
+        A higher limit starts queued jobs at once; a lower one lets running jobs end
+        and starts no more until fewer run. ``remember`` stores it in the settings.
+        """
+        number = clamp_concurrency(number)
+        self._pool.setMaxThreadCount(number)
+        if remember:
+            keys.app_settings().setValue(KEY_CONCURRENCY, number)
+        return number
 
     @property
     def in_flight(self) -> set[str]:
