@@ -63,7 +63,7 @@ def drop_urls(target: QWidget, urls: Sequence[QUrl]) -> QDropEvent:
     mime.setUrls(list(urls))
     position = QPointF(target.rect().center())
     enter = QDragEnterEvent(
-        position,
+        position.toPoint(),  # QDragEnterEvent takes a QPoint, QDropEvent a QPointF
         Qt.DropAction.CopyAction | Qt.DropAction.MoveAction,
         mime,
         Qt.MouseButton.LeftButton,

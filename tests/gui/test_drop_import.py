@@ -125,7 +125,7 @@ def test_only_non_local_urls_report_without_a_job(open_window: WindowFactory, qt
 def test_drop_of_own_row_drag_is_not_an_import(
     open_window: WindowFactory, library: Library, lora_dir: Path
 ) -> None:
-    from PySide6.QtCore import QMimeData, QPointF, Qt
+    from PySide6.QtCore import QMimeData, Qt
     from PySide6.QtGui import QDragEnterEvent
     from PySide6.QtWidgets import QApplication
 
@@ -135,7 +135,7 @@ def test_drop_of_own_row_drag_is_not_an_import(
     data = QMimeData()
     data.setData(MIME_IDS, b"some-id")
     enter = QDragEnterEvent(
-        QPointF(window.editor.rect().center()),
+        window.editor.rect().center(),
         Qt.DropAction.MoveAction,
         data,
         Qt.MouseButton.LeftButton,

@@ -341,7 +341,8 @@ def test_drag_in_the_view_reorders_and_persists(
         Qt.MouseButton.LeftButton,
         Qt.KeyboardModifier.NoModifier,
     )
-    for event in (QDragEnterEvent(point, *args), QDragMoveEvent(point, *args)):
+    at = point.toPoint()  # the drag events take a QPoint, the drop a QPointF
+    for event in (QDragEnterEvent(at, *args), QDragMoveEvent(at, *args)):
         QApplication.sendEvent(view.viewport(), event)
         assert event.isAccepted()
     drop = QDropEvent(point, *args)

@@ -95,7 +95,8 @@ SCRIPT = textwrap.dedent(
     actions = Qt.DropAction.CopyAction
     point = QPointF(10, 10)
     buttons, mods = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
-    QApplication.sendEvent(window, QDragEnterEvent(point, actions, mime, buttons, mods))
+    enter = QDragEnterEvent(point.toPoint(), actions, mime, buttons, mods)
+    QApplication.sendEvent(window, enter)
     QApplication.sendEvent(window, QDropEvent(point, actions, mime, buttons, mods))
     sys.exit(app.exec())
     """
