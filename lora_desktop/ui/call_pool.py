@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -28,20 +29,29 @@ class _CallSignals(QObject):
 
 
 class _Call(QRunnable):
-    def __init__(self, token: int, function: Callable[[], Any], signals: _CallSignals) -> None:
+    def __init__(
+        self,
+        token: int,
+        function: Callable[[], Any],
+        signals: _CallSignals,
+        ended: Callable[[int], None],
+    ) -> None:
         super().__init__()
         self.setAutoDelete(True)
         self._token = token
         self._function = function
         self._signals = signals
+        self._ended = ended
 
     def run(self) -> None:
         """QRunnable.run: call on a pool thread; report the result or the exception."""
         try:
             result = self._function()
         except Exception as exc:  # handed to on_error on the GUI thread
+            self._ended(self._token)
             self._signals.failed.emit(self._token, exc)
         else:
+            self._ended(self._token)
             self._signals.finished.emit(self._token, result)
 
 
@@ -58,6 +68,8 @@ class CallPool(QObject):
         self._callbacks: dict[int, tuple[OnResult, OnError]] = {}
         self._tokens = itertools.count()
         self._closed = False
+        self._unfinished: set[int] = set()  # tokens not yet run to their end (any thread)
+        self._unfinished_lock = threading.Lock()
 
     @property
     def busy(self) -> bool:
@@ -70,8 +82,21 @@ class CallPool(QObject):
             return False
         token = next(self._tokens)
         self._callbacks[token] = (on_result, on_error)
-        self._pool.start(_Call(token, function, self._signals))
+        with self._unfinished_lock:
+            self._unfinished.add(token)
+        self._pool.start(_Call(token, function, self._signals, self._ended))
         return True
+
+    @property
+    def unfinished(self) -> int:
+        """How many calls have not run to their end (queued or running)."""
+        with self._unfinished_lock:
+            return len(self._unfinished)
+
+    def _ended(self, token: int) -> None:
+        """A call ran to its end (on its pool thread)."""
+        with self._unfinished_lock:
+            self._unfinished.discard(token)
 
     def shutdown(self, timeout_ms: int = 3000, *, drop_queued: bool = False) -> bool:
         """Wait for the calls (queued ones too, unless ``drop_queued``: writes must not be
@@ -80,9 +105,12 @@ class CallPool(QObject):
         self._signals.blockSignals(True)
         if drop_queued:
             self._pool.clear()
-        done = self._pool.waitForDone(timeout_ms)
+        done = self._pool.waitForDone(max(timeout_ms, 0))
         if not done:
-            log.warning("background calls still running after %d ms", timeout_ms)
+            # Whatever has not started by now never will: nothing may run after the
+            # caller goes on (to close the library).
+            self._pool.clear()
+            log.warning("%d background calls not finished after %d ms", self.unfinished, timeout_ms)
         self._callbacks.clear()
         return done
 

@@ -9,6 +9,7 @@ job list nor the delivery runners' imports delay it.
 from __future__ import annotations
 
 import logging
+import time
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt
@@ -28,6 +29,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 MESSAGE_MS = 5000
+
+
+CLOSE_BUDGET_S = 4.0
+"""How long closing may wait for the deliveries in all (the app must exit within 5 s)."""
+
+
+def _ms_left(deadline: float) -> int:
+    return max(0, round((deadline - time.monotonic()) * 1000))
 
 
 DOCK_HEIGHT = 170
@@ -116,11 +125,20 @@ class DeliveryFeatures(QObject):
         return self.targets_dialog
 
     def shutdown(self) -> None:
-        """Stop the deliveries (interrupted ones resume next start); before the library closes."""
+        """Stop the deliveries (interrupted ones resume next start); before the library closes.
+
+        Within ``CLOSE_BUDGET_S`` in all: the pool first stops starting jobs and signals
+        the running ones (so they wind down while the sends are written, and no delivery
+        starts while the window closes), then the sends already clicked are written
+        (they are pending, resumed next start), then the interrupted jobs are waited for
+        and put back to pending.
+        """
+        deadline = time.monotonic() + CLOSE_BUDGET_S
         self._first_paint.cancel()
         self.panel.shutdown()
-        self.send.shutdown()
-        self.pool.shutdown()
+        self.pool.interrupt()
+        self.send.shutdown(_ms_left(deadline))
+        self.pool.shutdown(_ms_left(deadline))
         if self.targets_dialog is not None:
             self.targets_dialog.close()
 

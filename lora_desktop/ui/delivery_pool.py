@@ -117,6 +117,7 @@ class DeliveryPool(QObject):
         self._user_cancelled: set[str] = set()
         self._again: set[str] = set()
         self._closing = False
+        self._finished = False
 
     @property
     def max_threads(self) -> int:
@@ -178,20 +179,28 @@ class DeliveryPool(QObject):
         if event is not None:
             event.set()
 
+    def interrupt(self) -> None:
+        """Start closing: start no queued run (their rows stay ``pending``) and signal the
+        running ones to stop. Returns at once; ``shutdown`` waits for them."""
+        if self._closing:
+            return
+        self._closing = True
+        self._signals.blockSignals(True)  # late results must not reach a closing window
+        self._pool.clear()
+        for event in self._events.values():
+            event.set()
+
     def shutdown(self, timeout_ms: int = SHUTDOWN_WAIT_MS) -> bool:
         """Drop queued runs, interrupt running ones, wait; True if every run ended.
 
         Interrupted jobs go back to ``pending`` (they ended ``cancelled`` only because
         the app closed), so the next start resumes them. Call before the library closes.
         """
-        if self._closing:
+        if self._finished:
             return True
-        self._closing = True
-        self._signals.blockSignals(True)  # late results must not reach a closing window
-        self._pool.clear()
-        for event in self._events.values():
-            event.set()
-        done = self._pool.waitForDone(timeout_ms)
+        self.interrupt()
+        self._finished = True
+        done = self._pool.waitForDone(max(timeout_ms, 0))
         if not done:
             log.warning("deliveries still running after %d ms; they resume next start", timeout_ms)
         with self._lock:  # every run that began has marked itself by now

@@ -108,9 +108,21 @@ class SendController(QObject):
             self._on_writer_refused,
         )
 
-    def shutdown(self) -> None:
-        """Finish writing the sends already clicked (they resume next start)."""
-        self._writer.shutdown()
+    def shutdown(self, timeout_ms: int = 3000) -> bool:
+        """Finish writing the sends already clicked, queued ones too (their rows stay
+        ``pending``: the next start delivers them); True if all were written in time.
+
+        Sends not written within ``timeout_ms`` (a library locked by another program)
+        are dropped and logged: nothing may write once the library closes.
+        """
+        done = self._writer.shutdown(timeout_ms)
+        if not done:
+            log.warning(
+                "%d sends clicked before closing were not saved within %d ms",
+                self._writer.unfinished,
+                timeout_ms,
+            )
+        return done
 
     def _update_button(self) -> None:
         if self.target_id is None:
