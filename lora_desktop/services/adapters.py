@@ -23,6 +23,7 @@ from lora_desktop.models.schemas import (
 from lora_desktop.models.tables import Adapter, AdapterTag
 from lora_desktop.services.convert import adapter_out, refresh_search_text, set_tags, validate
 from lora_desktop.services.errors import Conflict, InvalidParam, NotFound, ValidationFailed
+from lora_desktop.services.fetching import fetch_all
 from lora_desktop.services.library import ChangeSet, Library
 
 
@@ -176,16 +177,18 @@ def list_rows(lib: Library) -> list[AdapterRow]:
     with lib.db.read() as session:
         connection = session.connection()
         tags: dict[str, list[str]] = defaultdict(list)
-        tag_rows = connection.execute(
-            select(AdapterTag.adapter_id, AdapterTag.tag, AdapterTag.position)
-        ).all()
+        tag_rows = fetch_all(
+            connection.execute(select(AdapterTag.adapter_id, AdapterTag.tag, AdapterTag.position))
+        )
         # Rows come mostly in position order already; sorting here is cheaper than
         # an ORDER BY the primary-key index can't serve.
         for adapter_id, tag, _position in sorted(tag_rows, key=itemgetter(2)):
             tags[adapter_id].append(tag)
-        result = connection.execute(
-            select(*columns).where(Adapter.deleted_at.is_(None)).order_by(*compose_order())  # type: ignore[arg-type]
-        ).all()
+        result = fetch_all(
+            connection.execute(
+                select(*columns).where(Adapter.deleted_at.is_(None)).order_by(*compose_order())  # type: ignore[arg-type]
+            )
+        )
         no_tags: tuple[str, ...] = ()
         return [
             AdapterRow(

@@ -24,6 +24,7 @@ from lora_desktop.models.base import utcnow
 from lora_desktop.models.schemas import ReconcileReport
 from lora_desktop.models.tables import Adapter, LibraryFolder
 from lora_desktop.services.errors import DomainError
+from lora_desktop.services.fetching import fetch_all
 from lora_desktop.services.folders import folder_of
 from lora_desktop.services.inspect.apply import inspect_adapter
 from lora_desktop.services.library import ChangeSet, Library
@@ -150,7 +151,9 @@ def _load_rows(
             [None] if paths is None else [paths[i : i + chunk] for i in range(0, len(paths), chunk)]
         )
         for group in groups:
-            result.extend(tuple(r) for r in session.execute(_row_query(group)).all())  # type: ignore[call-overload]
+            # Core, not the ORM: an ORM result fetches every row from the cursor at once.
+            rows = fetch_all(session.connection().execute(_row_query(group)))  # type: ignore[call-overload]
+            result.extend(tuple(r) for r in rows)
     return result
 
 
