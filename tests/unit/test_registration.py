@@ -218,3 +218,36 @@ def test_bulk_registration_stores_the_same_metadata_as_one_by_one(
     assert bulk.training_metadata is not None
     assert bulk.training_metadata["modelspec.thumbnail"].startswith("(not kept:")
     assert adapters.get(library, "plain").training_metadata == kohya_metadata()
+
+
+def test_bulk_lookups_of_paths_and_names_use_the_live_unique_indexes(
+    library: Library, lora_dir: Path
+) -> None:
+    """Without statistics SQLite answered them by walking every live row (slower as the
+    library grows); each lookup must search the unique index of live paths or names."""
+    from sqlalchemy import event
+
+    for i in range(3):
+        make_lora(lora_dir, f"f{i}.safetensors")
+    registration.register_many(library, [lora_dir])
+    lookups: list[tuple[str, tuple[object, ...]]] = []
+
+    def record(_conn: object, _cursor: object, sql: str, params: object, *_rest: object) -> None:
+        if sql.lstrip().upper().startswith("SELECT") and " IN (" in sql:
+            lookups.append((sql, tuple(params)))  # type: ignore[arg-type]
+
+    event.listen(library.db.engine, "before_cursor_execute", record)
+    try:
+        make_lora(lora_dir, "f9.safetensors")
+        report = registration.register_many(library, [lora_dir])
+    finally:
+        event.remove(library.db.engine, "before_cursor_execute", record)
+
+    assert (report.added, report.already_registered) == (1, 3)
+    assert len(lookups) == 3  # paths before inspecting, paths and names under the write lock
+    with library.db.engine.connect() as connection:
+        plans = [
+            " ".join(str(r[-1]) for r in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", p))
+            for sql, p in lookups
+        ]
+    assert [p.count("USING INDEX uq_adapters_live_") for p in plans] == [1, 1, 1], plans

@@ -142,19 +142,25 @@ def _fill(found: FileInspection) -> None:
 
 
 def inspect_file(
-    path: str, *, names: dict[str, str] | None = None, candidates: bool = True
+    path: str,
+    *,
+    names: dict[str, str] | None = None,
+    candidates: bool = True,
+    before: os.stat_result | None = None,
 ) -> FileInspection:
     """Inspect one LoRA file: header (or pickle scan), derived fields and sidecars.
 
     ``names`` is its folder's ``sidecars.folder_listing`` when the caller already has it.
     ``candidates=False`` leaves the trigger-word suggestions to the hash pass (bulk
     registration: they parse JSON inside strings, the slowest part of a header).
+    ``before`` is the file's ``os.stat`` when the caller has just taken it (a batch checks
+    each file first): the header reader then does not stat it again before opening it.
     """
     suffix = os.path.splitext(path)[1].lower()
     found = FileInspection(path, "pickle" if suffix in PICKLE_EXTENSIONS else "safetensors")
     if found.kind == "safetensors":
         try:
-            header = read_header(path)
+            header = read_header(path, before)
         except HeaderError as exc:
             found.problems.append(exc.message)
             found.incomplete = exc.incomplete

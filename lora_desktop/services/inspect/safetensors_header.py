@@ -82,18 +82,22 @@ class Header:
         return 8 + self.header_size
 
 
-def open_regular(path: str) -> tuple[int, os.stat_result]:
+def open_regular(path: str, before: os.stat_result | None = None) -> tuple[int, os.stat_result]:
     """Open ``path`` for reading only if it is a regular file; return the fd and its stat.
+
+    ``before`` is the path's ``os.stat`` when the caller has just taken it (a batch
+    checks each file first); otherwise the path is stat'ed here, before it is opened.
 
     Raises:
         HeaderError: missing, unreadable or not a regular file.
     """
-    try:
-        before = os.stat(path)
-    except FileNotFoundError:
-        raise HeaderError("the file disappeared before it could be read") from None
-    except OSError as exc:
-        raise HeaderError(f"cannot be read: {exc.strerror or exc}") from None
+    if before is None:
+        try:
+            before = os.stat(path)
+        except FileNotFoundError:
+            raise HeaderError("the file disappeared before it could be read") from None
+        except OSError as exc:
+            raise HeaderError(f"cannot be read: {exc.strerror or exc}") from None
     if not stat.S_ISREG(before.st_mode):
         raise HeaderError("not a regular file (a pipe, device or folder); not read")
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
@@ -146,13 +150,15 @@ def check_length(claimed: int, file_size: int) -> None:
         )
 
 
-def read_header(path: str) -> Header:
+def read_header(path: str, before: os.stat_result | None = None) -> Header:
     """Read a safetensors header's ``__metadata__`` without parsing the tensor table.
+
+    ``before``: the path's stat, when the caller has just taken it (see ``open_regular``).
 
     Raises:
         HeaderError: with a message for the artist.
     """
-    fd, st = open_regular(path)
+    fd, st = open_regular(path, before)
     try:
         size = st.st_size
         if size == 0:
