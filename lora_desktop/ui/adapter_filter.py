@@ -53,6 +53,8 @@ class AdapterFilterProxy(QAbstractProxyModel):
         self._position: list[int] = []
         """Source row -> proxy row, or -1 when hidden."""
         self._pending: list[tuple[QModelIndex, str, int]] | None = None
+        self._texts: list[str] = []
+        self._texts_generation = -2
         self._connections: list[Any] = []
 
     # -- the filter ---------------------------------------------------------
@@ -84,31 +86,56 @@ class AdapterFilterProxy(QAbstractProxyModel):
         words = self._words if search is None else tuple(search.lower().split())
         active = self._active_only if active_only is None else active_only
         wanted_tag = self._tag if tag is None else tag
-        if (words, active, wanted_tag) == (self._words, self._active_only, self._tag):
+        old_words, old_active, old_tag = self._words, self._active_only, self._tag
+        if (words, active, wanted_tag) == (old_words, old_active, old_tag):
             return
+        # Typing on narrows the filter: only the rows shown now can still match.
+        narrower = (
+            (active or not old_active)
+            and (wanted_tag == old_tag or not old_tag)
+            and len(words) >= len(old_words)
+            and all(old in new for old, new in zip(old_words, words, strict=False))
+        )
         self._words, self._active_only, self._tag = words, active, wanted_tag
-        self._refilter()
+        self._refilter(self._shown if narrower else None)
 
-    def _match(self, rows: Sequence[AdapterRow]) -> list[bool]:
-        """Whether each row passes the filter (plain comprehensions: 50,000 rows in ms)."""
-        words, active_only, tag = self._words, self._active_only, self._tag
-        ok = [True] * len(rows)
-        if active_only:
-            ok = [o and r.active for o, r in zip(ok, rows, strict=True)]
-        if tag:
-            ok = [o and tag in r.tags for o, r in zip(ok, rows, strict=True)]
-        for word in words:
-            ok = [o and word in r.search_text for o, r in zip(ok, rows, strict=True)]
-        return ok
+    def _search_texts(self, rows: Sequence[AdapterRow]) -> list[str]:
+        """Each row's search text, kept while the rows stay the same."""
+        generation = -1 if self._adapters is None else self._adapters.generation
+        if self._texts_generation != generation or len(self._texts) != len(rows):
+            self._texts = [r.search_text for r in rows]
+            self._texts_generation = generation
+        return self._texts
 
-    def _matching_rows(self) -> list[int]:
+    def _matching_rows(self, candidates: Sequence[int] | None = None) -> list[int]:
+        """The source rows passing the filter, among ``candidates`` (None: every row)."""
         adapters = self._adapters
         if adapters is None:
             return []
         rows = adapters.rows
         if not self.is_filtering:
             return list(range(len(rows)))
-        return [i for i, ok in enumerate(self._match(rows)) if ok]
+        shown: Sequence[int] = range(len(rows)) if candidates is None else candidates
+        if self._active_only:
+            shown = [i for i in shown if rows[i].active]
+        if self._tag:
+            tag = self._tag
+            shown = [i for i in shown if tag in rows[i].tags]
+        if self._words:
+            texts = self._search_texts(rows)
+            for word in self._words:
+                shown = [i for i in shown if word in texts[i]]
+        return list(shown)
+
+    def _matches(self, rows: Sequence[AdapterRow]) -> list[bool]:
+        """Whether each of ``rows`` passes the filter."""
+        words, active_only, tag = self._words, self._active_only, self._tag
+        return [
+            (not active_only or r.active)
+            and (not tag or tag in r.tags)
+            and all(w in r.search_text for w in words)
+            for r in rows
+        ]
 
     def _set_shown(self, shown: list[int]) -> None:
         self._shown = shown
@@ -121,9 +148,9 @@ class AdapterFilterProxy(QAbstractProxyModel):
             position[source_row] = proxy_row
         self._position = position
 
-    def _refilter(self) -> None:
+    def _refilter(self, candidates: Sequence[int] | None = None) -> None:
         """Show the rows matching now, as one layout change (nothing when they are the same)."""
-        shown = self._matching_rows()
+        shown = self._matching_rows(candidates)
         if shown == self._shown:
             return
         self._begin_layout_change()
@@ -217,7 +244,7 @@ class AdapterFilterProxy(QAbstractProxyModel):
         adapters = self._adapters
         cosmetic = bool(roles) and {int(r) for r in roles} <= _COSMETIC_ROLES
         if adapters is not None and self.is_filtering and not cosmetic:
-            matched = self._match(adapters.rows[first : last + 1])
+            matched = self._matches(adapters.rows[first : last + 1])
             shown = [self._position[row] >= 0 for row in range(first, last + 1)]
             if matched != shown:  # a row starts or stops matching: show the new set
                 self._refilter()
