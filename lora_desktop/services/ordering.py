@@ -46,10 +46,10 @@ def save_order(lib: Library, ids: Sequence[str]) -> list[str]:
     with lib.db.write() as session:
         # No ORDER BY over the whole table: only followers (adapters the caller did
         # not list, e.g. added meanwhile) need the compose order, and they are few.
-        rows = session.execute(
+        rows = session.connection().execute(  # Core: no ORM row loading for 10,000 rows
             select(Adapter.id, Adapter.ordinal).where(Adapter.deleted_at.is_(None))
         )
-        current: dict[str, int | None] = {row[0]: row[1] for row in rows}
+        current: dict[str, int | None] = {row[0]: row[1] for row in rows.all()}
         unknown = [i for i in listed if i not in current]
         if unknown:
             raise NotFound(f"no live adapter with id {unknown[0]!r}")
@@ -98,26 +98,31 @@ def _longest_shift(changes: list[tuple[str, int]], current: dict[str, int | None
     The range must hold exactly the run's rows (ordinals can repeat after a CLI
     ``activate --ordinal``), else the rows are written one by one.
     """
-    best: list[tuple[str, int, int]] = []
-    run: list[tuple[str, int, int]] = []
-    for adapter_id, new in changes:
+    best_start = best_length = 0
+    start = length = 0
+    previous_old = previous_new = 0
+    for position, (adapter_id, new) in enumerate(changes):
         old = current[adapter_id]
         if old is None:
-            run = []
+            length = 0
             continue
-        if run and old == run[-1][1] + 1 and new - old == run[-1][2] - run[-1][1]:
-            run.append((adapter_id, old, new))
+        if length and old == previous_old + 1 and new - old == previous_new - previous_old:
+            length += 1
         else:
-            run = [(adapter_id, old, new)]
-        if len(run) > len(best):
-            best = list(run)
-    if len(best) < _SHIFT_MIN:
+            start, length = position, 1
+        previous_old, previous_new = old, new
+        if length > best_length:
+            best_start, best_length = start, length
+    if best_length < _SHIFT_MIN:
         return None
-    first, last = best[0][1], best[-1][1]
+    run = changes[best_start : best_start + best_length]
+    first, last = current[run[0][0]], current[run[-1][0]]
+    if first is None or last is None:  # a run never holds a row without an ordinal
+        return None
     in_range = sum(1 for o in current.values() if o is not None and first <= o <= last)
-    if in_range != len(best):
+    if in_range != len(run):
         return None
-    return _Shift(tuple(i for i, _, _ in best), first, last, best[0][2] - best[0][1])
+    return _Shift(tuple(i for i, _ in run), first, last, run[0][1] - first)
 
 
 def _shift_ordinals(conn: Connection, shift: _Shift) -> None:
