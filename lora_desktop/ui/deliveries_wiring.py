@@ -12,8 +12,8 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QAction
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QGuiApplication
 
 from lora_desktop.services.errors import DomainError
 from lora_desktop.services.library import ChangeSet
@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 MESSAGE_MS = 5000
 
 
-CLOSE_BUDGET_S = 4.0
+CLOSE_BUDGET_S = 3.0
 """How long closing may wait for the deliveries in all (the app must exit within 5 s)."""
 
 
@@ -83,6 +83,11 @@ class DeliveryFeatures(QObject):
         self.panel.image_chosen.connect(self._on_panel_image_chosen)
         self.pool.failed.connect(self._on_pool_failed)
         window.bridge.changed.connect(self._on_bridge_changed)
+        # Targets edited from the command line show when the artist comes back.
+        window.installEventFilter(self)
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.applicationStateChanged.connect(self._on_app_application_state_changed)
         # The compose panel's first paint starts the deliveries.
         self._first_paint = FirstPaint(window.compose_panel, self.start, self)
 
@@ -135,12 +140,27 @@ class DeliveryFeatures(QObject):
         """
         deadline = time.monotonic() + CLOSE_BUDGET_S
         self._first_paint.cancel()
+        self._window.removeEventFilter(self)
+        app = QGuiApplication.instance()
+        if isinstance(app, QGuiApplication):
+            app.applicationStateChanged.disconnect(self._on_app_application_state_changed)
         self.panel.shutdown()
         self.pool.interrupt()
         self.send.shutdown(_ms_left(deadline))
         self.pool.shutdown(_ms_left(deadline))
         if self.targets_dialog is not None:
             self.targets_dialog.close()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """QObject.eventFilter: the window activated → read the targets again."""
+        if (
+            watched is self._window
+            and event.type() == QEvent.Type.WindowActivate
+            and self.ready
+            and not self._window.is_closed
+        ):
+            self.send.refresh_targets()
+        return False
 
     def _show_message(self, text: str) -> None:
         self._window.statusBar().showMessage(text, MESSAGE_MS)
@@ -150,6 +170,11 @@ class DeliveryFeatures(QObject):
     def _on_bridge_changed(self, changes: object) -> None:
         if isinstance(changes, ChangeSet) and not self._window.is_closed:
             self.panel.apply_changes(changes)
+
+    def _on_app_application_state_changed(self, state: Qt.ApplicationState) -> None:
+        active = state == Qt.ApplicationState.ApplicationActive
+        if active and self.ready and not self._window.is_closed:
+            self.send.refresh_targets()
 
     def _on_send_action_triggered(self) -> None:
         self.send.send()

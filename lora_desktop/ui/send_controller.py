@@ -4,6 +4,10 @@ A click writes the job row (``enqueue``, on a one-thread writer pool so the GUI
 thread never waits for the database while deliveries write theirs; a double click
 is refused by the services' rate limit and said in the status bar) and then hands
 the job to the delivery pool; nothing waits for the runtime on the GUI thread.
+
+Targets can change behind the window's back (``lora-desktop targets add|edit|rm``):
+``refresh_targets`` reads them again on a reader pool (when the picker's popup
+opens, and when the window is activated) and updates the picker only if they differ.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import logging
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QComboBox, QPushButton
 
+from lora_desktop.models.delivery import TargetOut
 from lora_desktop.models.schemas import DeliveryJobOut
 from lora_desktop.services.errors import DomainError
 from lora_desktop.services.library import Library
@@ -26,7 +31,24 @@ log = logging.getLogger(__name__)
 
 KEY_LAST_TARGET = "deliveries/lastTarget"
 NO_TARGETS_TIP = "Add a delivery target first (Deliveries → Targets…)"
+READ_WAIT_MS = 500
+"""How long closing waits for a read of the targets already running (they take ms)."""
 NO_PROMPT_TIP = "Nothing to send yet: tick adapters active or type a prefix"
+
+
+class TargetCombo(QComboBox):
+    """The target picker; says when its popup is about to open."""
+
+    popup_opening = Signal()
+
+    def showPopup(self) -> None:
+        """QComboBox.showPopup: tell listeners (to read the targets again), then open."""
+        self.popup_opening.emit()
+        super().showPopup()
+
+
+def _shown(targets: list[TargetOut]) -> list[tuple[str, str]]:
+    return [(f"{t.name} ({t.mode})", t.id) for t in targets]
 
 
 class SendController(QObject):
@@ -43,7 +65,10 @@ class SendController(QObject):
         self._panel = panel
         self._pool = pool
         self._writer = CallPool(self)
-        self.target_combo = QComboBox(objectName="targetCombo")
+        self._reader = CallPool(self)
+        self._reading = False
+        self._read_again = False
+        self.target_combo = TargetCombo(objectName="targetCombo")
         self.target_combo.setToolTip("Where Send delivers the prompt")
         self.target_combo.setPlaceholderText("No target yet: Deliveries → Targets…")
         self.target_combo.setMinimumContentsLength(14)
@@ -55,6 +80,7 @@ class SendController(QObject):
         panel.add_action_widget(self.send_button)
         self.send_button.clicked.connect(self._on_send_button_clicked)
         self.target_combo.currentIndexChanged.connect(self._on_target_combo_current_index_changed)
+        self.target_combo.popup_opening.connect(self.refresh_targets)
         panel.prompt_changed.connect(self._on_panel_prompt_changed)
         self._update_button()
 
@@ -65,23 +91,50 @@ class SendController(QObject):
         return value if isinstance(value, str) and value else None
 
     def reload_targets(self) -> None:
-        """List the stored targets again, keeping the chosen one when it still exists."""
+        """List the stored targets again now, keeping the chosen one when it still exists."""
         from lora_desktop.services.targets import list_targets
 
-        wanted = self.target_id or keys.read_str(keys.app_settings(), KEY_LAST_TARGET)
         try:
             targets = list_targets(self._library)
         except DomainError as exc:
             self.message.emit(f"Delivery targets could not be listed: {exc.detail}")
             targets = []
+        self._show_targets(_shown(targets))
+
+    def refresh_targets(self) -> None:
+        """Read the targets again on the reader pool; the picker changes only if they did."""
+        if self._reading:  # one read at a time; another follows when this one is back
+            self._read_again = True
+            return
+        from lora_desktop.services.targets import list_targets
+
+        library = self._library
+        self._reading = True
+        self._reader.call(
+            lambda: _shown(list_targets(library)),
+            self._on_reader_listed,
+            self._on_reader_failed,
+        )
+
+    @property
+    def refreshing(self) -> bool:
+        """Whether a read of the targets is on its way."""
+        return self._reading
+
+    def _show_targets(self, items: list[tuple[str, str]]) -> None:
+        wanted = self.target_id or keys.read_str(keys.app_settings(), KEY_LAST_TARGET)
         self.target_combo.blockSignals(True)
         self.target_combo.clear()
-        for target in targets:
-            self.target_combo.addItem(f"{target.name} ({target.mode})", target.id)
+        for text, target_id in items:
+            self.target_combo.addItem(text, target_id)
         position = self.target_combo.findData(wanted) if wanted else -1
-        self.target_combo.setCurrentIndex(max(position, 0) if targets else -1)
+        self.target_combo.setCurrentIndex(max(position, 0) if items else -1)
         self.target_combo.blockSignals(False)
         self._update_button()
+
+    def _listed(self) -> list[tuple[str, str]]:
+        combo = self.target_combo
+        return [(combo.itemText(i), str(combo.itemData(i))) for i in range(combo.count())]
 
     @property
     def busy(self) -> bool:
@@ -115,6 +168,7 @@ class SendController(QObject):
         Sends not written within ``timeout_ms`` (a library locked by another program)
         are dropped and logged: nothing may write once the library closes.
         """
+        self._reader.shutdown(min(timeout_ms, READ_WAIT_MS), drop_queued=True)
         done = self._writer.shutdown(timeout_ms)
         if not done:
             log.warning(
@@ -155,6 +209,20 @@ class SendController(QObject):
         else:
             log.error("sending failed", exc_info=error)
             self.message.emit(f"Not sent: unexpected error: {error}")
+
+    def _on_reader_listed(self, items: object) -> None:
+        self._reading = False
+        if isinstance(items, list) and items != self._listed():
+            self._show_targets(items)
+        if self._read_again:
+            self._read_again = False
+            self.refresh_targets()
+
+    def _on_reader_failed(self, error: Exception) -> None:
+        self._reading = False
+        self._read_again = False
+        detail = error.detail if isinstance(error, DomainError) else str(error)
+        self.message.emit(f"Delivery targets could not be listed: {detail}")
 
     def _on_send_button_clicked(self) -> None:
         self.send()
