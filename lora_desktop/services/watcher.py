@@ -23,10 +23,7 @@ import threading
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-
-from watchdog.observers import Observer
-from watchdog.observers.api import BaseObserver, ObservedWatch
-from watchdog.observers.polling import PollingObserver
+from typing import TYPE_CHECKING
 
 from lora_desktop.models.schemas import ReconcileReport
 from lora_desktop.services.folders import folder_of, list_folders
@@ -35,6 +32,9 @@ from lora_desktop.services.moves import apply_moves
 from lora_desktop.services.reconcile import reconcile
 from lora_desktop.services.relink import store_quick_keys
 from lora_desktop.services.watch_queue import EventQueue, RecordingHandler
+
+if TYPE_CHECKING:  # watchdog itself is imported when watching starts, not with the window
+    from watchdog.observers.api import BaseObserver, ObservedWatch
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +136,8 @@ class LibraryWatcher:
             "ignore", message="Callback with id .* already exists", category=RuntimeWarning
         )
         self.lib.subscribe(self._on_library_changed)
+        from watchdog.observers import Observer
+
         self._observer = Observer()
         self._observer.start()
         self.refresh()
@@ -217,6 +219,8 @@ class LibraryWatcher:
 
     def _poll(self, folder: str) -> tuple[BaseObserver, ObservedWatch]:
         if self._poller is None:
+            from watchdog.observers.polling import PollingObserver
+
             self._poller = PollingObserver(timeout=self._polling_interval)
             self._poller.start()
         watch = self._poller.schedule(self._handler, folder, recursive=True)

@@ -16,11 +16,11 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel
 
 from lora_desktop.ui.first_paint import FirstPaint
-from lora_desktop.ui.folders_dialog import FoldersDialog
 from lora_desktop.ui.inspection_wiring import library_menu
 from lora_desktop.ui.watch_bridge import WatchBridge
 
 if TYPE_CHECKING:
+    from lora_desktop.ui.folders_dialog import FoldersDialog
     from lora_desktop.ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,8 @@ class WatchFeatures(QObject):
     def show_folders(self) -> FoldersDialog:
         """Library → Folders…: open (or raise) the folders dialog."""
         if self.dialog is None:
+            from lora_desktop.ui.folders_dialog import FoldersDialog  # not before first paint
+
             self.dialog = FoldersDialog(self._library, self._window)
             self.dialog.folders_changed.connect(self._on_dialog_folders_changed)
         self.dialog.refresh()
