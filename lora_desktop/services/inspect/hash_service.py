@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from typing import Any
 
 from sqlalchemy import or_, select
 
@@ -29,7 +32,7 @@ from lora_desktop.services.inspect.hashing import (
     StopCheck,
     hash_file,
 )
-from lora_desktop.services.inspect.inspection import inspect_file
+from lora_desktop.services.inspect.inspection import FileInspection, inspect_file
 from lora_desktop.services.inspect.metadata import trigger_candidates
 from lora_desktop.services.inspect.safetensors_header import HeaderError
 from lora_desktop.services.library import ChangeSet, Library
@@ -37,48 +40,83 @@ from lora_desktop.services.library import ChangeSet, Library
 log = logging.getLogger(__name__)
 
 RETRIES = 3
+STORE_BATCH = 100
+STORE_INTERVAL_S = 0.5
+"""Results are written in one transaction per this many files, or this often."""
 HashProgress = Callable[[int, int, int, int], None]
 """``progress(files_done, files_total, bytes_done, bytes_total)``, on the calling thread."""
 
 
 def _store(lib: Library, adapter_id: str, result: HashResult) -> None:
-    """Write a hash result; re-inspect the file if it changed or was incomplete."""
-    reinspect = None
+    """Write one hash result (see ``_store_many``)."""
+    _store_many(lib, [(adapter_id, result)])
+
+
+def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None:
+    """Write hash results in one transaction; re-inspect files that changed or were incomplete.
+
+    What does not need the write lock is done first, outside it: the re-inspections
+    and the trigger-word candidates (JSON inside strings) that bulk registration
+    leaves to this pass.
+    """
+    ids = [adapter_id for adapter_id, _ in results]
+    reinspect: dict[str, FileInspection] = {}
+    derived: dict[str, tuple[dict[str, str], list[dict[str, Any]], list[str]]] = {}
     with lib.db.read() as session:
-        adapter = session.get(Adapter, adapter_id)
-        if adapter is None:
-            return
-        if adapter.incomplete or (adapter.file_size, adapter.file_mtime) != (
-            result.size,
-            result.mtime,
-        ):
-            reinspect = inspect_file(adapter.file_path)
+        rows = session.execute(
+            select(
+                Adapter.id,
+                Adapter.file_path,
+                Adapter.incomplete,
+                Adapter.file_size,
+                Adapter.file_mtime,
+                Adapter.training_metadata,
+            ).where(Adapter.id.in_(ids))
+        ).all()
+    facts = {row[0]: row for row in rows}
+    for adapter_id, result in results:
+        row = facts.get(adapter_id)
+        if row is None:
+            continue
+        _id, path, was_incomplete, size, mtime, metadata = row
+        if was_incomplete or (size, mtime) != (result.size, result.mtime):
+            reinspect[adapter_id] = inspect_file(path)
+        elif metadata is not None:
+            problems: list[str] = []
+            found = [c.as_json() for c in trigger_candidates(metadata, problems)]
+            derived[adapter_id] = (metadata, found, problems)
     with lib.db.write() as session:
-        adapter = session.get(Adapter, adapter_id)
-        if adapter is None:
-            return
-        if reinspect is not None:
-            apply_inspection(session, adapter, reinspect)
-        elif adapter.training_metadata is not None:
-            _derive_candidates(adapter, adapter.training_metadata)
-        adapter.sha256 = result.sha256
-        adapter.sha256_weights = result.sha256_weights
-        adapter.hash_size, adapter.hash_mtime = result.size, result.mtime
-        adapter.file_size, adapter.file_mtime = result.size, result.mtime
-        adapter.file_inode = result.inode
-        adapter.hashed_at = utcnow()
-        if adapter.file_status == "changed":  # the watcher's "changed" lasts until re-hashed
-            adapter.file_status = "ok"
-        adapter.incomplete = result.incomplete is not None
-        if result.incomplete or result.header_problem:
-            adapter.inspect_error = result.incomplete or result.header_problem
-        adapter.updated_at = utcnow()
+        adapters = {a.id: a for a in session.scalars(select(Adapter).where(Adapter.id.in_(ids)))}
+        for adapter_id, result in results:
+            adapter = adapters.get(adapter_id)
+            if adapter is None:
+                continue
+            if adapter_id in reinspect:
+                apply_inspection(session, adapter, reinspect[adapter_id])
+            elif adapter_id in derived:
+                metadata, found, problems = derived[adapter_id]
+                if adapter.training_metadata == metadata:  # not re-inspected meanwhile
+                    _set_candidates(adapter, found, problems)
+            _set_hash(adapter, result)
 
 
-def _derive_candidates(adapter: Adapter, metadata: dict[str, str]) -> None:
+def _set_hash(adapter: Adapter, result: HashResult) -> None:
+    adapter.sha256 = result.sha256
+    adapter.sha256_weights = result.sha256_weights
+    adapter.hash_size, adapter.hash_mtime = result.size, result.mtime
+    adapter.file_size, adapter.file_mtime = result.size, result.mtime
+    adapter.file_inode = result.inode
+    adapter.hashed_at = utcnow()
+    if adapter.file_status == "changed":  # the watcher's "changed" lasts until re-hashed
+        adapter.file_status = "ok"
+    adapter.incomplete = result.incomplete is not None
+    if result.incomplete or result.header_problem:
+        adapter.inspect_error = result.incomplete or result.header_problem
+    adapter.updated_at = utcnow()
+
+
+def _set_candidates(adapter: Adapter, found: list[dict[str, Any]], problems: list[str]) -> None:
     """The trigger-word suggestions, which bulk registration leaves to this pass."""
-    problems: list[str] = []
-    found = [c.as_json() for c in trigger_candidates(metadata, problems)]
     if found != adapter.trigger_candidates:
         adapter.trigger_candidates = found
     new = [p for p in problems if p not in (adapter.inspect_error or "")]
@@ -147,9 +185,9 @@ def hash_pending(
 ) -> HashReport:
     """Hash every pending adapter on ``workers`` threads (1 for a spinning disk, 2 for SSD).
 
-    Results are stored as they arrive (one short write each) and broadcast in one
-    change set at the end. ``should_stop`` cancels: files being hashed stop at
-    their next read, nothing partial is stored.
+    Results are stored in batches (one transaction per ``STORE_BATCH`` files or
+    ``STORE_INTERVAL_S``) and broadcast in one change set at the end. ``should_stop``
+    cancels: files being hashed stop at their next read, nothing partial is stored.
     """
     jobs = pending(lib)
     total_bytes = sum(size for _, _, size in jobs)
@@ -170,24 +208,44 @@ def hash_pending(
     hashed = incomplete = requeued = files_done = 0
     failed: list[str] = []
     updated: list[str] = []
-    queue = list(reversed(jobs))  # pop() takes the smallest first: rows fill in early
+    unwritten: list[tuple[str, HashResult]] = []
+    written_at = time.monotonic()
+
+    def write_results() -> None:
+        nonlocal written_at
+        if unwritten:
+            _store_many(lib, unwritten)
+            updated.extend(adapter_id for adapter_id, _ in unwritten)
+            unwritten.clear()
+        written_at = time.monotonic()
+
+    # Smallest first (rows fill in early), except on one worker, which takes the
+    # largest: a small safetensors file costs mostly Python (its tensor table is
+    # checked, holding the GIL), a large one mostly hashing (GIL released), so the
+    # two kinds overlap instead of one after the other.
+    queue = deque(jobs)
+    retry: list[tuple[str, str, int]] = []  # files that changed: last, they may still be written
     attempts: dict[str, int] = {}
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="hash") as pool:
-        running: dict[Future[HashResult], tuple[str, str, int]] = {}
+    slots = max(1, workers)
+    with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="hash") as pool:
+        running: dict[Future[HashResult], tuple[tuple[str, str, int], bool]] = {}
 
         def top_up() -> None:
-            while queue and len(running) < max(1, workers) and not stopping():
-                job = queue.pop()
-                running[pool.submit(hash_file, job[1], bytes_done=count, should_stop=stopping)] = (
-                    job
-                )
+            while (queue or retry) and len(running) < slots and not stopping():
+                if not queue:
+                    queue.extend(retry)
+                    retry.clear()
+                largest = slots > 1 and not any(large for _, large in running.values())
+                job = queue.pop() if largest else queue.popleft()
+                future = pool.submit(hash_file, job[1], bytes_done=count, should_stop=stopping)
+                running[future] = (job, largest)
 
-        while queue or running:
+        while queue or retry or running:
             top_up()
             if not running:
                 break
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            done = [(future, running.pop(future)) for future in finished]
+            done = [(future, running.pop(future)[0]) for future in finished]
             top_up()  # the next files start before these results are written
             for future, (adapter_id, path, _size) in done:
                 try:
@@ -198,7 +256,7 @@ def hash_pending(
                     attempts[adapter_id] = attempts.get(adapter_id, 0) + 1
                     if attempts[adapter_id] < RETRIES:
                         requeued += 1
-                        queue.insert(0, (adapter_id, path, _size))
+                        retry.append((adapter_id, path, _size))
                     else:
                         failed.append(f"{path}: kept changing while it was hashed")
                     continue
@@ -206,8 +264,7 @@ def hash_pending(
                     failed.append(f"{path}: {getattr(exc, 'message', None) or exc}")
                     files_done += 1
                     continue
-                _store(lib, adapter_id, result)
-                updated.append(adapter_id)
+                unwritten.append((adapter_id, result))
                 files_done += 1
                 hashed += result.incomplete is None
                 incomplete += result.incomplete is not None
@@ -215,6 +272,10 @@ def hash_pending(
                     with lock:
                         seen = done_bytes
                     progress(files_done, len(jobs), seen, total_bytes)
+            # One transaction per batch: a commit per small file cost more than its hashing.
+            if len(unwritten) >= STORE_BATCH or time.monotonic() - written_at >= STORE_INTERVAL_S:
+                write_results()
+    write_results()
     if updated:
         lib.publish(ChangeSet(updated=tuple(updated)))
     log.info("hashed %d files (%d incomplete, %d failed)", hashed, incomplete, len(failed))

@@ -4,7 +4,9 @@ The SHA-256 of the whole file (AutoV2 is its first 10 hex digits) and, for
 safetensors, the SHA-256 of the bytes after the header (AutoV3 is its first 12;
 kohya's ``sshs_model_hash`` and A1111's Lora short hash are the same value, and
 it does not change when only metadata is edited). Reads are large (4 MiB into
-one reused buffer), so hashlib releases the GIL and two threads use both cores.
+one reused buffer per thread), so hashlib releases the GIL and two threads use
+both cores; the kernel is asked for the next chunk while one is hashed, so a file
+that is not cached is read while it is hashed.
 
 If the file's size, modification time or inode differ before and after the pass,
 the result is thrown away (``FileChanged``): the caller queues it again.
@@ -14,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -149,6 +152,19 @@ def hash_file(
     )
 
 
+_local = threading.local()
+_ADVISE = hasattr(os, "posix_fadvise")
+
+
+def _buffer() -> memoryview:
+    """This thread's read buffer: allocating (and zeroing) 4 MiB per file, with the GIL
+    held, cost more than hashing a small file."""
+    view: memoryview | None = getattr(_local, "view", None)
+    if view is None:
+        view = _local.view = memoryview(bytearray(CHUNK))
+    return view
+
+
 def _pump(
     fd: int,
     limit: int | None,
@@ -157,9 +173,10 @@ def _pump(
     should_stop: StopCheck | None,
 ) -> int:
     """Feed ``limit`` bytes (None: to the end) from ``fd`` to every hasher; return the count."""
-    buffer = bytearray(CHUNK)
-    view = memoryview(buffer)
+    view = _buffer()
     total = 0
+    position = os.lseek(fd, 0, os.SEEK_CUR) if _ADVISE else 0
+    advise = _ADVISE
     with open(fd, "rb", buffering=0, closefd=False) as stream:
         while limit is None or total < limit:
             if should_stop is not None and should_stop():
@@ -168,6 +185,14 @@ def _pump(
             count = stream.readinto(view[:want])
             if not count:
                 break
+            position += count
+            if advise and count == CHUNK:
+                # A cold file: the kernel reads the next chunk while this one is hashed
+                # (a no-op for cached pages).
+                try:
+                    os.posix_fadvise(fd, position, CHUNK, os.POSIX_FADV_WILLNEED)
+                except OSError:
+                    advise = False
             chunk = view[:count]
             for hasher in hashers:
                 hasher.update(chunk)

@@ -1,0 +1,85 @@
+"""The background hash pass over a real library: batches, changes during the pass, cancel."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from lora_desktop.services import adapters, registration
+from lora_desktop.services.inspect import hash_service
+from lora_desktop.services.inspect.hash_service import hash_pending, pending
+from lora_desktop.services.library import ChangeSet, Library
+from tests.inspect_files import kohya_metadata, write_safetensors
+
+
+def _library_of(library: Library, folder: Path, count: int) -> list[Path]:
+    paths = [
+        write_safetensors(folder / f"l{i}.safetensors", kohya_metadata(ss_output_name=f"l{i}"))
+        for i in range(count)
+    ]
+    registration.register_many(library, [folder])
+    return paths
+
+
+def test_every_file_is_stored_across_batches_and_broadcast_once(
+    library: Library, lora_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hash_service, "STORE_BATCH", 2)
+    paths = _library_of(library, lora_dir, 5)
+    changes: list[ChangeSet] = []
+    library.subscribe(changes.append)
+
+    report = hash_pending(library, workers=2)
+
+    assert (report.hashed, report.failed, report.stopped) == (5, [], False)
+    for path in paths:
+        shown = adapters.get(library, path.stem)
+        assert shown.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert [c.word for c in shown.trigger_candidates][:1] == ["ohwx woman"]
+    assert [len(c.updated) for c in changes] == [5]
+    assert pending(library) == []
+
+
+def test_a_file_touched_while_it_is_hashed_is_hashed_again(
+    library: Library, lora_dir: Path
+) -> None:
+    (path,) = _library_of(library, lora_dir, 1)
+    touched: list[bool] = []
+
+    def touch_once() -> bool:  # the hashing thread asks before each read of the open file
+        if not touched and threading.current_thread().name.startswith("hash"):
+            touched.append(True)
+            os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+        return False
+
+    report = hash_pending(library, should_stop=touch_once, workers=1)
+
+    assert (report.hashed, report.requeued, report.failed) == (1, 1, [])
+    shown = adapters.get(library, path.stem)
+    assert shown.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert pending(library) == []  # stored for the file's new modification time
+
+
+def test_cancel_keeps_what_was_hashed_and_leaves_the_rest_pending(
+    library: Library, lora_dir: Path
+) -> None:
+    _library_of(library, lora_dir, 6)
+    results: list[int] = []
+
+    report = hash_pending(
+        library,
+        progress=lambda done, _total, _b, _bt: results.append(done),
+        should_stop=lambda: bool(results),
+        workers=1,
+    )
+
+    assert report.stopped
+    assert report.hashed == 1
+    hashed = [r for r in adapters.list_rows(library) if r.sha256 is not None]
+    assert len(hashed) == 1
+    assert len(pending(library)) == 5
+    assert hash_pending(library).hashed == 5  # the next run picks up the rest
