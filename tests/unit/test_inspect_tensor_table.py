@@ -7,6 +7,7 @@ either way, so each bad header here is also run through the quick route alone.
 
 from __future__ import annotations
 
+import gc
 import json
 from pathlib import Path
 
@@ -165,3 +166,18 @@ def test_a_file_with_a_good_table_is_hashed_and_complete(tmp_path: Path) -> None
     result = hash_file(str(path))
     assert (result.incomplete, result.header_problem) == (None, None)
     assert result.sha256 is not None
+
+
+def test_the_garbage_collector_is_left_as_it_was_found() -> None:
+    good, bad = GOOD["spaced, metadata first"], REFUSED["a tensor name twice"]
+    assert gc.isenabled()
+    check_table(good[0], good[1])
+    with pytest.raises(HeaderError):
+        check_table(bad[0], bad[1])
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        check_table(good[0], good[1])
+        assert not gc.isenabled()  # the app's own choice is kept
+    finally:
+        gc.enable()
