@@ -26,13 +26,15 @@ _IN_LIST_MAX = 500
 _SHIFT_MIN = 32
 
 
-def save_order(lib: Library, ids: Sequence[str]) -> list[str]:
+def save_order(lib: Library, ids: Sequence[str], *, publish: bool = True) -> list[str]:
     """Give the listed adapters ordinals 0..n-1, in this order, and return the ids changed.
 
     Same rule as ``adapters.reorder``: live adapters not listed that had an ordinal
     follow, in their previous order; those without one keep none. Only rows whose
     ordinal changes are written (and get a new ``updated_at``). Listeners get one
-    change set (``reordered=True``) on the calling thread, if anything changed.
+    change set (``reordered=True``) on the calling thread, if anything changed,
+    unless ``publish`` is false: then the caller publishes it (the window saves on
+    a pool thread and publishes from its GUI thread).
 
     Raises:
         ValidationFailed: the list is empty or names an adapter twice.
@@ -73,7 +75,7 @@ def save_order(lib: Library, ids: Sequence[str]) -> list[str]:
             if changes_by_id:
                 _write_ordinals(session.connection(), changes_by_id)
     changed = tuple(adapter_id for adapter_id, _ in changes)
-    if changed:
+    if changed and publish:
         lib.publish(ChangeSet(updated=changed, reordered=True))
     return list(changed)
 

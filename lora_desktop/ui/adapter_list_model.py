@@ -68,6 +68,10 @@ _CHECK = Qt.ItemDataRole.CheckStateRole
 _DECORATION = Qt.ItemDataRole.DecorationRole
 
 
+def _ignore(_value: object) -> None:
+    """A callback with nothing to do (the window is closing)."""
+
+
 def format_weight(weight: float) -> str:
     """A weight as the token writes it: at most 3 decimals, trailing zeros dropped.
 
@@ -118,6 +122,8 @@ class AdapterListModel(QAbstractTableModel):
 
     error_occurred = Signal(str)
     """A service refused a change made through the model (the message to show)."""
+    order_saved = Signal(int)
+    """A drag's new order is in the database (the number of ordinals it changed)."""
     dangerous_activation_requested = Signal(list)
     """Ids of dangerous adapters the artist tried to activate: ask, then
     ``set_active(ids, True, confirm_dangerous=True)``."""
@@ -137,6 +143,14 @@ class AdapterListModel(QAbstractTableModel):
         # GUI thread never waits for list_rows (0.13 s at 10,000 rows, 0.6 s at 50,000).
         self._loader = CallPool(self)
         self._reload_again = False
+        # A drag's order is saved on its own one-thread pool: the window never waits
+        # for SQLite (50,000 rows: over a second per drag; any size: a write lock
+        # held by the background hashing). One save at a time; while it runs only
+        # the newest order waits (each save writes the whole order).
+        self._saver = CallPool(self)
+        self._saving = False
+        self._next_order: list[str] | None = None
+        self._reload_after_save = False
 
     # -- loading and lookup -------------------------------------------------
 
@@ -427,8 +441,6 @@ class AdapterListModel(QAbstractTableModel):
             or sourceRow <= destinationChild <= sourceRow + count  # a no-op
         ):
             return False
-        ids = [r.id for r in self._rows[sourceRow : sourceRow + count]]
-        previous = [r.id for r in self._rows]
         if not self.beginMoveRows(
             QModelIndex(), sourceRow, sourceRow + count - 1, QModelIndex(), destinationChild
         ):
@@ -440,13 +452,14 @@ class AdapterListModel(QAbstractTableModel):
         self._positions = None
         self.generation += 1
         self.endMoveRows()
-        return self._save_order(previous, ids)
+        return self._save_order(count)
 
     def move_ids(self, ids: Sequence[str], destination: int) -> bool:
         """Move the rows of ``ids`` (kept in list order) to sit before ``destination``.
 
         ``destination`` counts rows before the move (``rowCount()`` means the end),
-        so a filtered view can pass its visible neighbour's row. Saves at once.
+        so a filtered view can pass its visible neighbour's row. The new order is
+        saved in the background (``order_saved`` says when).
         """
         moving = {i for i in ids if self.row_of(i) >= 0}
         if not moving:
@@ -458,9 +471,8 @@ class AdapterListModel(QAbstractTableModel):
         new_rows = kept[:insert_at] + block + kept[insert_at:]
         if [r.id for r in new_rows] == [r.id for r in self._rows]:
             return False
-        previous = [r.id for r in self._rows]
         self._relayout(new_rows)
-        return self._save_order(previous, [r.id for r in block])
+        return self._save_order(len(block))
 
     def _relayout(self, new_rows: list[AdapterRow]) -> None:
         """Show ``new_rows`` (same ids, new order), keeping selection and current row."""
@@ -476,24 +488,60 @@ class AdapterListModel(QAbstractTableModel):
         self.changePersistentIndexList(old_indexes, new_indexes)
         self.layoutChanged.emit()
 
-    def _save_order(self, previous: list[str], moved: list[str]) -> bool:
-        """Save the full order shown; on refusal put the previous order back."""
+    @property
+    def saving(self) -> bool:
+        """Whether a drag's new order is still being written."""
+        return self._saving
+
+    def _save_order(self, moved: int) -> bool:
+        """Save the full order shown, in the background; the rows already show it."""
         order = [r.id for r in self._rows]
-        try:
-            changed = save_order(self._library, order)
-        except DomainError as exc:
-            log.warning("reorder refused: %s", exc.detail)
-            self.error_occurred.emit(f"The new order was not saved: {exc.detail}")
-            by_id = {r.id: r for r in self._rows}
-            self._relayout([by_id[i] for i in previous if i in by_id])
-            return False
-        self._own_reorder = frozenset(changed)
-        for adapter_id in changed:
-            position = self.row_of(adapter_id)
-            self._rows[position] = self._rows[position]._replace(ordinal=position)
-        self.generation += 1
-        log.debug("moved %d rows; %d ordinals saved", len(moved), len(changed))
+        log.debug("moved %d of %d rows; saving the order", moved, len(order))
+        if self._saving:
+            self._next_order = order
+        else:
+            self._start_save(order)
         return True
+
+    def _start_save(self, order: list[str]) -> None:
+        library = self._library
+        self._saving = True
+        self._saver.call(
+            lambda: save_order(library, order, publish=False),
+            lambda changed: self._on_order_saved(order, changed),
+            self._on_order_failed,
+        )
+
+    def _on_order_saved(self, order: list[str], changed: list[str]) -> None:
+        self._saving = False
+        if changed:
+            # Our own change set comes back through the broadcast: no reload for it.
+            self._own_reorder = (self._own_reorder or frozenset()) | frozenset(changed)
+            saved_at = {adapter_id: n for n, adapter_id in enumerate(order)}
+            for adapter_id in changed:
+                position = self.row_of(adapter_id)
+                if position >= 0:
+                    row = self._rows[position]
+                    self._rows[position] = row._replace(ordinal=saved_at[adapter_id])
+            self.generation += 1
+            self._library.publish(ChangeSet(updated=tuple(changed), reordered=True))
+        if self._next_order is not None:
+            order, self._next_order = self._next_order, None
+            self._start_save(order)
+        elif self._reload_after_save:
+            self._reload_after_save = False
+            self.reload_in_background()
+        self.order_saved.emit(len(changed))
+
+    def _on_order_failed(self, error: Exception) -> None:
+        """The save was refused (or failed): say so and show the order the library has."""
+        self._saving = False
+        self._next_order = None
+        self._reload_after_save = False
+        detail = error.detail if isinstance(error, DomainError) else str(error)
+        log.warning("reorder refused: %s", detail)
+        self.error_occurred.emit(f"The new order was not saved: {detail}")
+        self.reload_in_background()
 
     # -- the library's change broadcast -------------------------------------
 
@@ -563,14 +611,23 @@ class AdapterListModel(QAbstractTableModel):
         log.error("could not reload the adapter list: %s", error)
 
     def shutdown(self) -> None:
-        """Stop background reloads (late rows are dropped); before the library closes."""
+        """Finish saving the order, stop background reloads; before the library closes."""
         self._loader.shutdown(drop_queued=True)
+        if self._next_order is not None:  # its turn would come in a callback: queue it now
+            library, order, self._next_order = self._library, self._next_order, None
+            self._saver.call(lambda: save_order(library, order), _ignore, _ignore)
+        self._saver.shutdown(timeout_ms=4000)
 
     def reload(self) -> None:
         """Reload every row now, with the least disruptive signal that fits the change."""
         self._apply_rows(adapter_service.list_rows(self._library))
 
     def _apply_rows(self, new_rows: list[AdapterRow]) -> None:
+        if self._saving:
+            # Rows read before our order is written would undo the drag on screen:
+            # read them again once it is.
+            self._reload_after_save = True
+            return
         old_ids = [r.id for r in self._rows]
         new_ids = [r.id for r in new_rows]
         if new_ids == old_ids:

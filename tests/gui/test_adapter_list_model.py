@@ -95,23 +95,25 @@ def test_check_box_activates_through_services(filled: Library, db_path: Path) ->
     assert adapters.get(filled, "charlie").active is False
 
 
-def test_reorder_by_drop_mime_data_persists(filled: Library, db_path: Path) -> None:
+def test_reorder_by_drop_mime_data_persists(filled: Library, db_path: Path, qtbot: QtBot) -> None:
     model = AdapterListModel(filled)
     model.load()
     data = ids_mime(model, "echo")
     assert model.canDropMimeData(data, Qt.DropAction.MoveAction, 1, 0, QModelIndex())
-    assert model.dropMimeData(data, Qt.DropAction.MoveAction, 1, 0, QModelIndex())
+    with qtbot.waitSignal(model.order_saved):
+        assert model.dropMimeData(data, Qt.DropAction.MoveAction, 1, 0, QModelIndex())
     expected = ["alpha", "echo", "bravo", "charlie", "delta", "foxtrot"]
     assert names_of(model) == expected
     filled.close()
     assert saved_order(db_path) == expected
 
 
-def test_reorder_by_move_rows_persists(filled: Library, db_path: Path) -> None:
+def test_reorder_by_move_rows_persists(filled: Library, db_path: Path, qtbot: QtBot) -> None:
     model = AdapterListModel(filled)
     model.load()
     # Move bravo+charlie to the end.
-    assert model.moveRows(QModelIndex(), 1, 2, QModelIndex(), 6)
+    with qtbot.waitSignal(model.order_saved):
+        assert model.moveRows(QModelIndex(), 1, 2, QModelIndex(), 6)
     expected = ["alpha", "delta", "echo", "foxtrot", "bravo", "charlie"]
     assert names_of(model) == expected
     assert saved_order(db_path) == expected
@@ -120,19 +122,20 @@ def test_reorder_by_move_rows_persists(filled: Library, db_path: Path) -> None:
     assert saved_order(db_path) == expected
 
 
-def test_multi_row_drag_moves_rows_together(filled: Library, db_path: Path) -> None:
+def test_multi_row_drag_moves_rows_together(filled: Library, db_path: Path, qtbot: QtBot) -> None:
     model = AdapterListModel(filled)
     model.load()
     view_order = ["bravo", "delta"]  # a non-contiguous selection
     data = model.mimeData([model.index(NAMES.index(n), COL_NAME) for n in view_order])
-    assert model.dropMimeData(data, Qt.DropAction.MoveAction, 0, 0, QModelIndex())
+    with qtbot.waitSignal(model.order_saved):
+        assert model.dropMimeData(data, Qt.DropAction.MoveAction, 0, 0, QModelIndex())
     expected = ["bravo", "delta", "alpha", "charlie", "echo", "foxtrot"]
     assert names_of(model) == expected
     assert saved_order(db_path) == expected
 
 
 def test_filtered_reorder_moves_relative_to_visible_neighbours(
-    filled: Library, db_path: Path
+    filled: Library, db_path: Path, qtbot: QtBot
 ) -> None:
     model = AdapterListModel(filled)
     model.load()
@@ -142,11 +145,46 @@ def test_filtered_reorder_moves_relative_to_visible_neighbours(
     assert names_of(proxy) == ["bravo", "delta"]
     # Drop delta above bravo in the filtered view: delta lands just before bravo.
     data = proxy.mimeData([proxy.index(1, COL_NAME)])
-    assert proxy.dropMimeData(data, Qt.DropAction.MoveAction, 0, 0, QModelIndex())
+    with qtbot.waitSignal(model.order_saved):
+        assert proxy.dropMimeData(data, Qt.DropAction.MoveAction, 0, 0, QModelIndex())
     assert names_of(proxy) == ["delta", "bravo"]
     expected = ["alpha", "delta", "bravo", "charlie", "echo", "foxtrot"]
     assert names_of(model) == expected
     assert saved_order(db_path) == expected
+
+
+def test_quick_drags_then_close_keep_the_last_order(filled: Library, db_path: Path) -> None:
+    model = AdapterListModel(filled)
+    model.load()
+    # Three drags faster than their saves, then the window closes at once.
+    assert model.moveRows(QModelIndex(), 5, 1, QModelIndex(), 0)  # foxtrot to the top
+    assert model.moveRows(QModelIndex(), 5, 1, QModelIndex(), 1)  # echo after it
+    assert model.moveRows(QModelIndex(), 5, 1, QModelIndex(), 2)  # delta after echo
+    expected = ["foxtrot", "echo", "delta", "alpha", "bravo", "charlie"]
+    assert names_of(model) == expected
+    model.shutdown()
+    filled.close()
+    assert saved_order(db_path) == expected
+
+
+def test_a_refused_save_says_so_and_shows_the_stored_order(
+    filled: Library, db_path: Path, qtbot: QtBot
+) -> None:
+    model = AdapterListModel(filled)
+    model.load()
+    filled.subscribe(model.apply_changes)
+    # Another process deletes charlie; this window has not heard of it yet.
+    other = open_library(db_path)
+    adapters.delete_adapter(other, adapters.get(other, "charlie").id)
+    other.close()
+    with qtbot.waitSignal(model.error_occurred) as refused:
+        assert model.moveRows(QModelIndex(), 4, 1, QModelIndex(), 0)  # echo to the top
+    assert refused.args[0].startswith("The new order was not saved")
+    assert "charlie" in refused.args[0] or "no live adapter" in refused.args[0]
+    # The list goes back to what the library holds: the old order, without charlie.
+    stored = ["alpha", "bravo", "delta", "echo", "foxtrot"]
+    qtbot.waitUntil(lambda: names_of(model) == stored)
+    assert saved_order(db_path) == stored
 
 
 def test_search_filters_name_tags_and_trigger_words(filled: Library) -> None:
