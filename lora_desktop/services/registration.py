@@ -5,32 +5,43 @@ from __future__ import annotations
 import logging
 import os
 import stat
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import Table, select
-from sqlalchemy.orm import Session
+from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
+from sqlalchemy import select
 
 from lora_desktop.models.base import new_id, utcnow
 from lora_desktop.models.schemas import (
     AdapterCreate,
     AdapterOut,
+    Name,
     RegisterEntry,
     RegisterReport,
 )
-from lora_desktop.models.tables import NAME_MAX, Adapter, AdapterTag
+from lora_desktop.models.tables import NAME_MAX, Adapter
+from lora_desktop.services.bulk_rows import (
+    ADAPTERS,
+    TAG_COLUMNS,
+    TAGS,
+    Prepared,
+    RowEncoder,
+    insert,
+    known_paths,
+    live_names,
+    suffixed_names,
+)
 from lora_desktop.services.convert import (
     adapter_out,
     refresh_search_text,
-    search_text,
     set_tags,
     validate,
 )
 from lora_desktop.services.errors import Conflict, FileProblem, InvalidParam, ValidationFailed
-from lora_desktop.services.inspect.apply import apply_inspection, file_columns, filled_values
-from lora_desktop.services.inspect.inspection import FileInspection, inspect_file
+from lora_desktop.services.inspect.apply import apply_inspection
+from lora_desktop.services.inspect.inspection import inspect_file
 from lora_desktop.services.inspect.sidecars import folder_listing
 from lora_desktop.services.library import ChangeSet, Library
 
@@ -191,13 +202,16 @@ def _stem(path: str) -> str:
     return (base[:dot] if 0 < dot < len(base) - 1 else base).strip()
 
 
+_NAME: TypeAdapter[str] = TypeAdapter(Name)
+
+
 def _name_for(stem: str, taken: set[str]) -> tuple[str | None, str | None]:
     """A free name for a file's stem; (None, reason) if the stem can't be a name."""
     try:
-        name = validate(AdapterCreate, {"file_path": "x", "name": stem}).name
-    except ValidationFailed as exc:
-        return None, f"its name {stem[:60]!r} {exc.invalid_params[0].reason}; rename the file"
-    assert name is not None
+        name = _NAME.validate_python(stem)  # AdapterCreate's own check of a name
+    except PydanticValidationError as exc:
+        reason = ValidationFailed.from_pydantic(exc).invalid_params[0].reason
+        return None, f"its name {stem[:60]!r} {reason}; rename the file"
     if name not in taken:
         return name, None
     for n in range(2, 10_000):
@@ -240,44 +254,12 @@ def register_many(
     return RegisterReport(entries=entries)
 
 
-# SQLite's planner, without statistics, answers ``deleted_at IS NULL AND x IN (…)`` by
-# walking every live row through another index that starts with deleted_at (measured: 16 ms
-# per 1,000-path batch at 10,000 rows, growing with the library); the live unique indexes
-# answer it in ~2 ms. Named here so a missing index fails loudly rather than slowly.
-_LIVE_UNIQUE = {"file_path": "uq_adapters_live_file_path", "name": "uq_adapters_live_name"}
-
-
-def _live_matches(
-    session: Session, column: str, values: Collection[str], *, with_id: bool
-) -> list[tuple[str, ...]]:
-    """Rows ``(column[, id])`` of live adapters whose ``column`` is one of ``values``."""
-    if not values:
-        return []
-    connection = session.connection()
-    if connection.dialect.name == "sqlite":
-        wanted = f"{column}, id" if with_id else column
-        sql = (
-            f"SELECT {wanted} FROM adapters INDEXED BY {_LIVE_UNIQUE[column]} "
-            f"WHERE deleted_at IS NULL AND {column} IN ({', '.join('?' * len(values))})"
-        )
-        return [tuple(r) for r in connection.exec_driver_sql(sql, tuple(values))]
-    field = Adapter.file_path if column == "file_path" else Adapter.name
-    columns = (field, Adapter.id) if with_id else (field,)
-    statement = select(*columns).where(field.in_(values), Adapter.deleted_at.is_(None))
-    return [tuple(r) for r in session.execute(statement)]
-
-
-def _known_paths(session: Session, chunk: list[str]) -> dict[str, str]:
-    """Path → id of the live adapters among ``chunk``."""
-    return {row[0]: row[1] for row in _live_matches(session, "file_path", chunk, with_id=True)}
-
-
 def _inspect_new(
-    chunk: list[str], known: dict[str, str]
-) -> dict[str, tuple[FileFacts, FileInspection] | str]:
-    """Check and inspect each new file (outside any write lock): facts or the skip reason."""
+    chunk: list[str], known: dict[str, str], encoder: RowEncoder
+) -> dict[str, Prepared | str]:
+    """Check, inspect and encode each new file (outside any lock): its row or the skip reason."""
     listings: dict[str, dict[str, str]] = {}
-    out: dict[str, tuple[FileFacts, FileInspection] | str] = {}
+    out: dict[str, Prepared | str] = {}
     for path in chunk:
         if path in known:
             continue
@@ -292,74 +274,23 @@ def _inspect_new(
         # Trigger-word suggestions come with the hash pass (hash_service._store). The
         # header reader takes the stat just made rather than making its own.
         found = inspect_file(path, names=listings[folder], candidates=False, before=facts.stat)
-        out[path] = (facts, found)
+        out[path] = encoder.prepare(found, facts.size, facts.mtime)
     return out
-
-
-_NO_SIDECARS: dict[str, object] = {
-    "files": {},
-    "values": {},
-    "hashes": {},
-    "civitai_not_found": False,
-}
-
-
-def _row(
-    adapter_id: str, name: str, path: str, facts: FileFacts, found: FileInspection, now: object
-) -> tuple[dict[str, object], list[str]]:
-    """The row of a new adapter (every column, so one bulk insert takes them all) and its tags."""
-    filled = filled_values(found, ())
-    tags = list(filled.pop("tags", []))
-    words = list(filled.get("trigger_words", []))
-    row: dict[str, object] = {
-        "id": adapter_id,
-        "name": name,
-        "version": None,
-        "file_path": path,
-        "weight": filled.get("weight", 1.0),
-        "active": False,
-        "ordinal": None,
-        "archetype": None,
-        "archetype_confidence": None,
-        "trigger_words": words,
-        "notes": filled.get("notes") or "",
-        "sha256": None,
-        "file_size": facts.size,
-        "file_mtime": facts.mtime,
-        "file_status": "ok",
-        "created_at": now,
-        "updated_at": now,
-        "deleted_at": None,
-        "title": filled.get("title"),
-        "description": filled.get("description"),
-        "base_model": filled.get("base_model"),
-        "preview_path": filled.get("preview_path"),
-        "edited_fields": [],
-        **file_columns(found),
-        "inspected_at": now,  # one value per batch: its bind processor runs once
-    }
-    if row["sidecars"] == _NO_SIDECARS:  # most files: one shared value, encoded once
-        row["sidecars"] = _NO_SIDECARS
-    if found.metadata_json is not None:  # the header's own text: no re-encoding
-        row["training_metadata"] = JSONText(found.metadata_json)
-    row["search_text"] = search_text(
-        name, None, tags, words, extra=(filled.get("base_model"), filled.get("title"))
-    )
-    return row, tags
 
 
 def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry], list[str]]:
     entries: list[RegisterEntry] = []
-    rows: list[dict[str, object]] = []
-    tag_rows: list[dict[str, object]] = []
-    with lib.db.read() as session:
-        inspected = _inspect_new(chunk, _known_paths(session, chunk))
+    records: list[tuple[object, ...]] = []
+    tag_records: list[tuple[object, ...]] = []
+    encoder = RowEncoder(lib.db.engine.dialect)
+    with lib.db.read() as session:  # not held while the files are read
+        known = known_paths(session, chunk)
+    inspected = _inspect_new(chunk, known, encoder)
     with lib.db.write() as session:
-        known = _known_paths(session, chunk)
+        known = known_paths(session, chunk)
         # Names are stems trimmed, as validation trims them: look up what will be inserted.
-        stems = {_stem(p) for p in chunk}
-        taken = {row[0] for row in _live_matches(session, "name", stems, with_id=False)}
-        now = utcnow()
+        taken = live_names(session, {_stem(p) for p in chunk})
+        now = encoder.timestamp(utcnow())
         for path in chunk:
             if path in known:
                 entries.append(
@@ -368,105 +299,30 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
                 continue
             result = inspected.get(path)
             if result is None:  # registered elsewhere, then deleted, in between: check again
-                result = _inspect_new([path], {})[path]
+                result = _inspect_new([path], {}, encoder)[path]
             if isinstance(result, str):
                 entries.append(RegisterEntry(path=path, outcome="skipped", reason=result))
                 continue
-            facts, found = result
             stem = _stem(path)
             if stem in taken:
-                taken |= _suffixed_names(session, stem)
+                taken |= suffixed_names(session, stem)
             name, note = _name_for(stem, taken)
             if name is None:
                 entries.append(RegisterEntry(path=path, outcome="skipped", reason=note))
                 continue
             taken.add(name)
             adapter_id = new_id()
-            row, tags = _row(adapter_id, name, path, facts, found, now)
-            rows.append(row)
-            tag_rows.extend(
-                {"adapter_id": adapter_id, "tag": tag, "position": i} for i, tag in enumerate(tags)
-            )
+            records.append(encoder.record(result, adapter_id, name, now))
+            tag_records.extend((adapter_id, tag, i) for i, tag in enumerate(result.tags))
             entries.append(
                 RegisterEntry(
                     path=path,
                     outcome="added",
                     reason=note,
                     adapter_id=adapter_id,
-                    problem=found.error,
+                    problem=result.problem,
                 )
             )
-        # One DB-API executemany each (not the ORM bulk path, which drops None values
-        # per row and so split the batch into one statement per distinct set of keys).
-        _bulk_insert(session, _ADAPTERS, rows)
-        _bulk_insert(session, _TAGS, tag_rows)
-    return entries, [str(r["id"]) for r in rows]
-
-
-_ADAPTERS: Table = Adapter.__table__  # type: ignore[assignment]
-_TAGS: Table = AdapterTag.__table__  # type: ignore[assignment]
-
-
-_EMPTY_KEYED = (list, dict)
-_MISSING = object()
-
-
-class JSONText(str):
-    """A JSON column's value already encoded (stored as it is by ``_bulk_insert``)."""
-
-    __slots__ = ()
-
-
-def _bulk_insert(session: Session, table: Table, rows: list[dict[str, object]]) -> None:
-    """Insert ``rows`` (all with the same keys) with one DB-API ``executemany``.
-
-    Values go through each column type's own bind processor, looked up once per
-    column rather than per row and value as a Core ``execute`` does. ``None`` is SQL
-    NULL for every column, JSON ones included (the ORM's behaviour, not JSON ``null``);
-    a ``JSONText`` is stored as the JSON text it already is.
-
-    A value shared by many rows (the batch's timestamp, ``True``, a shared constant)
-    is processed once per column, as is every empty list or dict: per-value JSON
-    encoding and timestamp formatting were ~25 µs of each row.
-    """
-    if not rows:
-        return
-    connection = session.connection()
-    dialect = connection.dialect
-    names = list(rows[0])
-    processors = [table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in names]
-    converted: list[tuple[int, Callable[[Any], Any], dict[object, object]]] = [
-        (i, p, {}) for i, p in enumerate(processors) if p is not None
-    ]
-    values: list[tuple[object, ...]] = []
-    for row in rows:  # every value stays alive in ``rows``: its id() is not reused
-        record: list[object] = [row[n] for n in names]
-        for i, process, done in converted:
-            value = record[i]
-            if value is None:
-                continue
-            key = type(value) if not value and type(value) in _EMPTY_KEYED else id(value)
-            out = done.get(key, _MISSING)
-            if out is _MISSING:
-                out = str(value) if type(value) is JSONText else process(value)
-                done[key] = out
-            record[i] = out
-        values.append(tuple(record))
-    quote = dialect.identifier_preparer.quote
-    sql = (
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-        f"VALUES ({', '.join('?' * len(names))})"
-    )
-    connection.exec_driver_sql(sql, values)
-
-
-def _suffixed_names(session: Session, stem: str) -> set[str]:
-    """Names ``stem~N`` already in the database (looked up only when ``stem`` is taken)."""
-    pattern = stem.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "~%"
-    return set(
-        session.scalars(
-            select(Adapter.name).where(
-                Adapter.deleted_at.is_(None), Adapter.name.like(pattern, escape="\\")
-            )
-        )
-    )
+        insert(session, ADAPTERS, encoder.columns, records)
+        insert(session, TAGS, TAG_COLUMNS, tag_records)
+    return entries, [str(r[0]) for r in records]
