@@ -1,10 +1,11 @@
 """Deliveries from the window: is the GUI thread still responsive while 1,000 jobs go out?
 
 Usage: QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/delivery_window_bench.py
-       [--jobs 1000] [--per-tick 1] [--workers 2] [--probe-ms 10]
+       [--jobs 1000] [--per-tick 1] [--workers 2] [--probe-ms 10] [--runtime-in-process]
 
 Opens the real main window (offscreen) on a fresh library, stores an ``http`` target
-pointing at a local ``http.server`` runtime (in this process, answers at once) and
+pointing at a local ``http.server`` runtime (answers at once; in its own process, as a
+real runtime is, unless ``--runtime-in-process``) and
 sends ``--jobs`` prompts through the window's Send path (``SendController.send``: the
 job row is written on the GUI thread, the delivery runs on the window's delivery
 pool), ``--per-tick`` per turn of the event loop. Meanwhile a ``--probe-ms`` timer on
@@ -25,7 +26,7 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from local_runtime import pct, start_runtime
+from local_runtime import pct, start_runtime, start_runtime_process
 from PySide6.QtCore import QEventLoop, QSettings, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -38,9 +39,15 @@ def main() -> int:
     parser.add_argument("--per-tick", type=int, default=1)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--probe-ms", type=int, default=10)
+    parser.add_argument("--runtime-in-process", action="store_true")
     opts = parser.parse_args()
 
-    server, url = start_runtime()
+    if opts.runtime_in_process:
+        server, url = start_runtime()
+        stop_runtime = server.shutdown
+    else:
+        process, url = start_runtime_process()
+        stop_runtime = process.kill
 
     work = Path(tempfile.mkdtemp(prefix="delivery-window-bench-"))
     QSettings.setDefaultFormat(QSettings.Format.IniFormat)
@@ -153,7 +160,7 @@ def main() -> int:
     probe.stop()
     label = features.panel.stats_label.text()
     window.close()
-    server.shutdown()
+    stop_runtime()
 
     late = [max(g, 0.0) for g in gaps[1:]]
     print(f"jobs: {len(sent)}  per tick: {opts.per_tick}  workers: {opts.workers}")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import http.server
+import subprocess
+import sys
 import threading
 
 
@@ -32,7 +34,25 @@ def start_runtime() -> tuple[http.server.ThreadingHTTPServer, str]:
     return server, f"http://127.0.0.1:{server.server_address[1]}/hook"
 
 
+def start_runtime_process() -> tuple[subprocess.Popen[str], str]:
+    """Serve from a separate Python process, as a real runtime would (its request
+    parsing then never competes with the app for the GIL); return it and the URL."""
+    process = subprocess.Popen(
+        [sys.executable, __file__, "--serve"], stdout=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    port = int(process.stdout.readline())
+    return process, f"http://127.0.0.1:{port}/hook"
+
+
 def pct(values: list[float], q: float) -> float:
     """The ``q`` quantile of ``values`` (nearest rank)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--serve"]:
+    served = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    served.daemon_threads = True
+    print(served.server_address[1], flush=True)
+    served.serve_forever()
