@@ -616,7 +616,7 @@ class AdapterListModel(QAbstractTableModel):
         if self._next_order is not None:  # its turn would come in a callback: queue it now
             library, order, self._next_order = self._library, self._next_order, None
             self._saver.call(lambda: save_order(library, order), _ignore, _ignore)
-        self._saver.shutdown(timeout_ms=4000)
+        self._saver.shutdown(timeout_ms=2000)
 
     def reload(self) -> None:
         """Reload every row now, with the least disruptive signal that fits the change."""
