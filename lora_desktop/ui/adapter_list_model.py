@@ -29,9 +29,9 @@ from lora_desktop.services import adapters as adapter_service
 from lora_desktop.services.convert import search_text
 from lora_desktop.services.errors import DomainError, NotFound
 from lora_desktop.services.library import ChangeSet, Library
-from lora_desktop.services.ordering import save_order
 from lora_desktop.ui.call_pool import CallPool
 from lora_desktop.ui.file_status_look import status_data
+from lora_desktop.ui.order_saver import OrderSaver
 from lora_desktop.ui.plain_text import plain_tooltip
 from lora_desktop.ui.thumbnails import LIST_SIZE, ThumbnailLoader
 
@@ -66,10 +66,6 @@ _NAME_FLAGS = _CELL_FLAGS | Qt.ItemFlag.ItemIsUserCheckable
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _CHECK = Qt.ItemDataRole.CheckStateRole
 _DECORATION = Qt.ItemDataRole.DecorationRole
-
-
-def _ignore(_value: object) -> None:
-    """A callback with nothing to do (the window is closing)."""
 
 
 def format_weight(weight: float) -> str:
@@ -143,13 +139,9 @@ class AdapterListModel(QAbstractTableModel):
         # GUI thread never waits for list_rows (0.13 s at 10,000 rows, 0.6 s at 50,000).
         self._loader = CallPool(self)
         self._reload_again = False
-        # A drag's order is saved on its own one-thread pool: the window never waits
-        # for SQLite (50,000 rows: over a second per drag; any size: a write lock
-        # held by the background hashing). One save at a time; while it runs only
-        # the newest order waits (each save writes the whole order).
-        self._saver = CallPool(self)
-        self._saving = False
-        self._next_order: list[str] | None = None
+        self._saver = OrderSaver(library, self)
+        self._saver.saved.connect(self._on_saver_saved)
+        self._saver.failed.connect(self._on_saver_failed)
         self._reload_after_save = False
 
     # -- loading and lookup -------------------------------------------------
@@ -491,29 +483,16 @@ class AdapterListModel(QAbstractTableModel):
     @property
     def saving(self) -> bool:
         """Whether a drag's new order is still being written."""
-        return self._saving
+        return self._saver.saving
 
     def _save_order(self, moved: int) -> bool:
         """Save the full order shown, in the background; the rows already show it."""
         order = [r.id for r in self._rows]
         log.debug("moved %d of %d rows; saving the order", moved, len(order))
-        if self._saving:
-            self._next_order = order
-        else:
-            self._start_save(order)
+        self._saver.save(order)
         return True
 
-    def _start_save(self, order: list[str]) -> None:
-        library = self._library
-        self._saving = True
-        self._saver.call(
-            lambda: save_order(library, order, publish=False),
-            lambda changed: self._on_order_saved(order, changed),
-            self._on_order_failed,
-        )
-
-    def _on_order_saved(self, order: list[str], changed: list[str]) -> None:
-        self._saving = False
+    def _on_saver_saved(self, order: list[str], changed: list[str]) -> None:
         if changed:
             # Our own change set comes back through the broadcast: no reload for it.
             self._own_reorder = (self._own_reorder or frozenset()) | frozenset(changed)
@@ -525,22 +504,15 @@ class AdapterListModel(QAbstractTableModel):
                     self._rows[position] = row._replace(ordinal=saved_at[adapter_id])
             self.generation += 1
             self._library.publish(ChangeSet(updated=tuple(changed), reordered=True))
-        if self._next_order is not None:
-            order, self._next_order = self._next_order, None
-            self._start_save(order)
-        elif self._reload_after_save:
+        if self._reload_after_save and not self._saver.saving:
             self._reload_after_save = False
             self.reload_in_background()
         self.order_saved.emit(len(changed))
 
-    def _on_order_failed(self, error: Exception) -> None:
-        """The save was refused (or failed): say so and show the order the library has."""
-        self._saving = False
-        self._next_order = None
+    def _on_saver_failed(self, message: str) -> None:
+        """The save was refused: say so and show the order the library has."""
         self._reload_after_save = False
-        detail = error.detail if isinstance(error, DomainError) else str(error)
-        log.warning("reorder refused: %s", detail)
-        self.error_occurred.emit(f"The new order was not saved: {detail}")
+        self.error_occurred.emit(message)
         self.reload_in_background()
 
     # -- the library's change broadcast -------------------------------------
@@ -613,9 +585,6 @@ class AdapterListModel(QAbstractTableModel):
     def shutdown(self) -> None:
         """Finish saving the order, stop background reloads; before the library closes."""
         self._loader.shutdown(drop_queued=True)
-        if self._next_order is not None:  # its turn would come in a callback: queue it now
-            library, order, self._next_order = self._library, self._next_order, None
-            self._saver.call(lambda: save_order(library, order), _ignore, _ignore)
         self._saver.shutdown(timeout_ms=2000)
 
     def reload(self) -> None:
@@ -623,7 +592,7 @@ class AdapterListModel(QAbstractTableModel):
         self._apply_rows(adapter_service.list_rows(self._library))
 
     def _apply_rows(self, new_rows: list[AdapterRow]) -> None:
-        if self._saving:
+        if self._saver.saving:
             # Rows read before our order is written would undo the drag on screen:
             # read them again once it is.
             self._reload_after_save = True
