@@ -8,8 +8,11 @@ PYTHON=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
-if ! .venv/bin/python -c "import lora_desktop, PySide6" 2>/dev/null; then
+# Install again when the dependencies changed since the last install (a stamp file).
+if [ ! -f .venv/.installed ] || [ pyproject.toml -nt .venv/.installed ] \
+    || ! .venv/bin/python -c "import lora_desktop, PySide6" 2>/dev/null; then
     .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e .
+    touch .venv/.installed
 fi
 exec .venv/bin/lora-desktop "$@"
