@@ -143,6 +143,8 @@ class DetailEditor(QWidget):
         self.show_folder_button = QPushButton("Show in folder", objectName="showInFolderButton")
         self.file_info = _plain_label("", "fileInfoLabel")
         self.times_label = _plain_label("", "timesLabel")
+        for label in (self.file_info, self.times_label):
+            label.setWordWrap(True)  # a narrow editor wraps them instead of scrolling sideways
         self.general_error = _plain_label("", "editorError")
         self.general_error.setWordWrap(True)
         self.general_error.setStyleSheet("color: #c0392b;")
