@@ -42,7 +42,7 @@ from lora_desktop.services.convert import (
 from lora_desktop.services.errors import Conflict, FileProblem, InvalidParam, ValidationFailed
 from lora_desktop.services.inspect.apply import apply_inspection
 from lora_desktop.services.inspect.inspection import inspect_file
-from lora_desktop.services.inspect.sidecars import folder_listing
+from lora_desktop.services.inspect.sidecars import FolderIndex, folder_listing
 from lora_desktop.services.library import ChangeSet, Library
 
 log = logging.getLogger(__name__)
@@ -258,7 +258,7 @@ def _inspect_new(
     chunk: list[str], known: dict[str, str], encoder: RowEncoder
 ) -> dict[str, Prepared | str]:
     """Check, inspect and encode each new file (outside any lock): its row or the skip reason."""
-    listings: dict[str, dict[str, str]] = {}
+    listings: dict[str, FolderIndex] = {}
     out: dict[str, Prepared | str] = {}
     for path in chunk:
         if path in known:

@@ -139,3 +139,25 @@ def test_a_url_thumbnail_is_never_kept_or_fetched(tmp_path: Path) -> None:
     found = inspect_file(str(lora))
     assert found.metadata is not None
     assert found.metadata["modelspec.thumbnail"].startswith("(not kept")
+
+
+def test_the_folder_index_finds_names_for_every_stem_they_fit(tmp_path: Path) -> None:
+    """``a.metadata.json`` is the Lora-Manager file of ``a``, the A1111 one of ``a.metadata``."""
+    from lora_desktop.services.inspect.sidecars import folder_listing, sidecar_paths
+
+    for name in ("a.safetensors", "a.metadata.safetensors", "a.metadata.json", "A.Preview.PNG"):
+        (tmp_path / name).write_bytes(b"")
+    (tmp_path / "other.json").write_bytes(b"")
+    index = folder_listing(str(tmp_path))
+
+    assert sidecar_paths(str(tmp_path / "a.safetensors"), index) == {
+        "metadata.json": str(tmp_path / "a.metadata.json"),
+        "preview.preview.png": str(tmp_path / "A.Preview.PNG"),
+    }
+    assert sidecar_paths(str(tmp_path / "a.metadata.safetensors"), index) == {
+        "a1111": str(tmp_path / "a.metadata.json")
+    }
+    assert sidecar_paths(str(tmp_path / "A.PREVIEW.safetensors"), index) == {
+        "preview.png": str(tmp_path / "A.Preview.PNG")
+    }
+    assert sidecar_paths(str(tmp_path / "b.safetensors"), index) == {}

@@ -18,7 +18,7 @@ from lora_desktop.models.schemas import TAG_MAX, TAGS_PER_ADAPTER_MAX, normalise
 from lora_desktop.services.inspect.metadata import Derived, derive
 from lora_desktop.services.inspect.pickle_scan import scan_pickle_file
 from lora_desktop.services.inspect.safetensors_header import HeaderError, read_header
-from lora_desktop.services.inspect.sidecars import Sidecars, read_sidecars
+from lora_desktop.services.inspect.sidecars import FolderIndex, Sidecars, read_sidecars
 
 log = logging.getLogger(__name__)
 
@@ -141,10 +141,16 @@ def _fill(found: FileInspection) -> None:
     found.values = {k: v for k, v in merged.items() if v[0] not in (None, "", [])}
 
 
+_NOTHING_DERIVED = Derived()
+"""Shared by every file whose metadata says nothing (frozen; its lists are only read)."""
+_NOT_READ_YET = Sidecars()
+"""A placeholder, replaced before ``inspect_file`` returns."""
+
+
 def inspect_file(
     path: str,
     *,
-    names: dict[str, str] | None = None,
+    names: FolderIndex | None = None,
     candidates: bool = True,
     before: os.stat_result | None = None,
 ) -> FileInspection:
@@ -157,7 +163,12 @@ def inspect_file(
     each file first): the header reader then does not stat it again before opening it.
     """
     suffix = os.path.splitext(path)[1].lower()
-    found = FileInspection(path, "pickle" if suffix in PICKLE_EXTENSIONS else "safetensors")
+    found = FileInspection(
+        path,
+        "pickle" if suffix in PICKLE_EXTENSIONS else "safetensors",
+        derived=_NOTHING_DERIVED,  # not a fresh default each time: replaced or kept empty
+        sidecars=_NOT_READ_YET,
+    )
     if found.kind == "safetensors":
         try:
             header = read_header(path, before)

@@ -21,6 +21,7 @@ TAG_CANDIDATES_MAX = 10
 JSON_VALUE_MAX = 4 * 1024 * 1024
 """A JSON-in-a-string value longer than this is not parsed (bounded work per file)."""
 _FOLDER = re.compile(r"^\s*(\d+)_(.+)$")
+_NUMBER = re.compile(r"\d+")
 
 
 @dataclass(frozen=True)
@@ -143,15 +144,19 @@ def base_model(meta: dict[str, str]) -> str | None:
         chosen = base_model_label(meta.get(key))
         if chosen:
             break
-    family = base_model_label(meta.get("ss_sd_model_name"))
-    if chosen == "SDXL 1.0" and family in FAMILIES:
-        return family
+    if chosen == "SDXL 1.0":
+        family = base_model_label(meta.get("ss_sd_model_name"))
+        if family in FAMILIES:
+            return family
     return chosen
 
 
 def _resolution(meta: dict[str, str]) -> str | None:
     for key in ("modelspec.resolution", "ss_resolution"):
-        numbers = re.findall(r"\d+", kohya_value(meta.get(key)) or "")
+        value = kohya_value(meta.get(key))
+        if not value:
+            continue
+        numbers = _NUMBER.findall(value)
         if len(numbers) == 1:
             return f"{numbers[0]}x{numbers[0]}"
         if len(numbers) == 2:

@@ -345,6 +345,12 @@ def metadata_strings(value: Any) -> tuple[dict[str, str], str | None]:
     """
     if not isinstance(value, dict):
         raise HeaderError("__metadata__ is not a JSON object")
+    try:  # the usual case, checked in C: every value a string (join refuses anything else)
+        "".join(value.values())
+    except TypeError:
+        pass
+    else:
+        return dict(value), None
     kept = {k: v for k, v in value.items() if isinstance(v, str)}
     if len(kept) == len(value):
         return kept, None

@@ -75,29 +75,54 @@ class Sidecars:
         return out
 
 
-def folder_listing(folder: str) -> dict[str, str]:
-    """A folder's entries by lower-cased name (empty if it can't be listed)."""
+_ALL_SUFFIXES = (*SUFFIXES.values(), *PREVIEW_SUFFIXES)
+_ENDINGS = tuple({"." + suffix.rsplit(".", 1)[1] for suffix in _ALL_SUFFIXES})
+
+FolderIndex = dict[str, dict[str, str]]
+"""A folder's sidecar and preview names by the lower-cased stem they belong to:
+``{stem: {suffix: name as on disk}}`` (a name may belong to two stems: ``a.metadata.json``
+is the ``.metadata.json`` of ``a`` and the A1111 ``.json`` of ``a.metadata``)."""
+
+
+def folder_listing(folder: str) -> FolderIndex:
+    """Index a folder's sidecars and previews by stem, names matched case-insensitively.
+
+    One listing per folder; each LoRA then looks up its stem once instead of probing
+    twelve names (empty if the folder can't be listed).
+    """
     try:
-        return {n.lower(): n for n in os.listdir(folder or ".")}
+        names = os.listdir(folder or ".")
     except OSError:
         return {}
+    index: FolderIndex = {}
+    for name in names:
+        lowered = name.lower()
+        if not lowered.endswith(_ENDINGS):  # most entries: the LoRA files themselves
+            continue
+        for suffix in _ALL_SUFFIXES:
+            if lowered.endswith(suffix):
+                index.setdefault(lowered[: -len(suffix)], {})[suffix] = name
+    return index
 
 
-def sidecar_paths(path: str, names: dict[str, str] | None = None) -> dict[str, str]:
+def sidecar_paths(path: str, names: FolderIndex | None = None) -> dict[str, str]:
     """Sidecars and preview candidates of ``path`` present in its folder (case-insensitive).
 
     ``names`` is the folder's ``folder_listing`` when the caller already has it (a batch).
     """
     folder, base = os.path.split(path)
     stem = os.path.splitext(base)[0].lower()
-    lowered = folder_listing(folder) if names is None else names
+    index = folder_listing(folder) if names is None else names
+    mine = index.get(stem)
+    if not mine:
+        return {}
     found: dict[str, str] = {}
     for kind, suffix in SUFFIXES.items():
-        name = lowered.get(stem + suffix)
+        name = mine.get(suffix)
         if name is not None:
             found[kind] = os.path.join(folder, name)
     for suffix in PREVIEW_SUFFIXES:
-        name = lowered.get(stem + suffix)
+        name = mine.get(suffix)
         if name is not None:
             found[f"preview{suffix}"] = os.path.join(folder, name)
     return found
@@ -221,7 +246,7 @@ _READERS = {
 }
 
 
-def read_sidecars(path: str, names: dict[str, str] | None = None) -> Sidecars:
+def read_sidecars(path: str, names: FolderIndex | None = None) -> Sidecars:
     """Read every sidecar and the first usable preview of the LoRA at ``path``. Never raises."""
     found = Sidecars()
     for kind, sidecar in sidecar_paths(path, names).items():
