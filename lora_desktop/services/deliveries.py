@@ -29,6 +29,7 @@ from lora_desktop.models.base import utcnow
 from lora_desktop.models.schemas import DeliveryJobOut, DeliveryRequest
 from lora_desktop.models.tables import Adapter, DeliveryJob
 from lora_desktop.services.adapters import compose_order
+from lora_desktop.services.cancel_watch import watch_for
 from lora_desktop.services.convert import validate
 from lora_desktop.services.delivery_log import event
 from lora_desktop.services.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -245,53 +246,31 @@ def list_jobs(lib: Library, *, limit: int = 50, status: str | None = None) -> li
 
 
 def _claim(lib: Library, job_id: str) -> DeliveryJob | None:
+    stmt = (
+        update(DeliveryJob)
+        .where(DeliveryJob.id == job_id, DeliveryJob.status.in_(UNFINISHED))
+        # The first attempt is counted here: one write fewer per job.
+        .values(
+            status="running",
+            started_at=utcnow(),
+            attempts=case(
+                (DeliveryJob.cancel_requested.is_(True), DeliveryJob.attempts),
+                else_=DeliveryJob.attempts + 1,
+            ),
+        )
+    )
     with lib.db.write() as session:
-        claimed = session.execute(
-            update(DeliveryJob)
-            .where(DeliveryJob.id == job_id, DeliveryJob.status.in_(UNFINISHED))
-            # The first attempt is counted here: one write fewer per job.
-            .values(
-                status="running",
-                started_at=utcnow(),
-                attempts=case(
-                    (DeliveryJob.cancel_requested.is_(True), DeliveryJob.attempts),
-                    else_=DeliveryJob.attempts + 1,
-                ),
-            )
-        ).rowcount  # type: ignore[attr-defined]
-        if not claimed:
+        if lib.db.engine.dialect.update_returning:  # SQLite 3.35+, PostgreSQL: one statement
+            return session.execute(stmt.returning(DeliveryJob)).scalar_one_or_none()
+        if not session.execute(stmt).rowcount:  # type: ignore[attr-defined]
             return None
         return session.get(DeliveryJob, job_id)
 
 
-def _record(lib: Library, job_id: str, **values: Any) -> DeliveryJobOut:
+def _save(lib: Library, job_id: str, **values: Any) -> None:
+    """Write ``values`` to the job's row (one UPDATE, nothing read back)."""
     with lib.db.write() as session:
-        job = session.get(DeliveryJob, job_id)
-        assert job is not None
-        for key, value in values.items():
-            setattr(job, key, value)
-        session.flush()
-        out = job_out(job)
-    lib.publish(ChangeSet(jobs=(job_id,)))
-    return out
-
-
-def _cancel_requested(lib: Library, job_id: str) -> bool:
-    with lib.db.read() as session:
-        return bool(
-            session.scalar(select(DeliveryJob.cancel_requested).where(DeliveryJob.id == job_id))
-        )
-
-
-def _watch_cancel(lib: Library, job_id: str, stop: threading.Event, done: threading.Event) -> None:
-    """Set ``stop`` when another process asks to cancel (runs on its own thread)."""
-    while not done.wait(CANCEL_POLL):
-        try:
-            if _cancel_requested(lib, job_id):
-                stop.set()
-                return
-        except Exception:  # a closed library at shutdown: stop watching
-            return
+        session.execute(update(DeliveryJob).where(DeliveryJob.id == job_id).values(**values))
 
 
 def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
@@ -342,15 +321,15 @@ def _run(lib: Library, job_id: str, stop: threading.Event) -> DeliveryJobOut:
     outcome = Outcome(False, error=f"unknown delivery mode {job.mode!r}")
     if job.cancel_requested:
         outcome = Outcome(False, error="cancelled")
-    done = threading.Event()
-    watcher = threading.Thread(
-        target=_watch_cancel, args=(lib, job_id, stop, done), daemon=True, name="cancel-watch"
-    )
-    watcher.start()
+    # A cancel asked by another process reaches ``stop`` through the library's one
+    # shared watcher thread (no thread of its own per job).
+    watch = watch_for(lib.db, CANCEL_POLL)
+    watch.add(job_id, stop)
     try:
         while runner is not None and not job.cancel_requested:
             if attempts - first > 1:
-                _record(lib, job_id, attempts=attempts)
+                _save(lib, job_id, attempts=attempts)
+                lib.publish(ChangeSet(jobs=(job_id,)))
             outcome = runner(job.prompt, dict(job.params), stop)
             if outcome.succeeded or not outcome.retryable or attempts - first >= max_attempts:
                 break
@@ -359,20 +338,26 @@ def _run(lib: Library, job_id: str, stop: threading.Event) -> DeliveryJobOut:
                 break
             attempts += 1
     finally:
-        done.set()
+        watch.remove(job_id)
     status = "succeeded" if outcome.succeeded else "failed"
     if outcome.error == "cancelled":
         status = "cancelled"
     error = scrub(outcome.error) if outcome.error else None
-    out = _record(
-        lib,
-        job_id,
-        status=status,
-        result=outcome.result or None,
-        error=error,
-        finished_at=utcnow(),
-        cancel_requested=False,
-    )
+    final: dict[str, Any] = {
+        "status": status,
+        "result": outcome.result or None,
+        "error": error,
+        "finished_at": utcnow(),
+        "cancel_requested": False,
+        "attempts": attempts,
+    }
+    # One UPDATE, nothing read back: the claimed row (ours while it runs) plus these
+    # values is the job as it now stands.
+    _save(lib, job_id, **final)
+    for key, value in final.items():
+        setattr(job, key, value)
+    out = job_out(job)
+    lib.publish(ChangeSet(jobs=(job_id,)))
     name = {"succeeded": "delivery.completed", "cancelled": "delivery.cancelled"}
     event(
         name.get(status, "delivery.failed"),
