@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import functools
 import json
+import queue
 import ssl
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +129,50 @@ def _too_late(url: str, deadline: Deadline) -> Failed:
 
 CANCEL_CHECK = 0.05
 """How often (seconds) a request waiting on the network looks at its cancel signal."""
+HELPER_IDLE = 10.0
+"""How long (seconds) an idle exchange helper thread waits for more work before it ends."""
+
+
+class _Helpers:
+    """Daemon threads that make cancellable exchanges, kept for the next one.
+
+    A thread started per exchange cost about as much CPU as the rest of a quick local
+    exchange. Daemon threads (not a ``ThreadPoolExecutor``, whose threads are joined at
+    exit): an abandoned exchange must never hold up the app's exit. There is always a
+    thread free for new work: one is started whenever none is idle.
+    """
+
+    def __init__(self) -> None:
+        self._tasks: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self._idle = 0
+        self._lock = threading.Lock()
+
+    def submit(self, task: Callable[[], None]) -> None:
+        """Run ``task`` on a helper thread (it must not raise)."""
+        with self._lock:
+            spawn = self._idle == 0
+            if not spawn:
+                self._idle -= 1  # that idle thread's turn is taken by this task
+        self._tasks.put(task)
+        if spawn:
+            threading.Thread(target=self._work, daemon=True, name="http-exchange").start()
+
+    def _work(self) -> None:
+        while True:
+            try:
+                task = self._tasks.get(timeout=HELPER_IDLE)
+            except queue.Empty:
+                with self._lock:
+                    if self._idle > 0:  # no task was promised to an idle thread: end
+                        self._idle -= 1
+                        return
+                continue  # a task is on its way to an idle thread: take it
+            task()
+            with self._lock:
+                self._idle += 1
+
+
+_helpers = _Helpers()
 
 
 def exchange(
@@ -143,7 +189,7 @@ def exchange(
 ) -> Reply:
     """Make one request and read the whole reply by ``deadline``, at most ``cap`` bytes.
 
-    With ``cancel``, the request runs on a helper thread and a cancel ends the call
+    With ``cancel``, the request runs on a helper thread (reused) and a cancel ends the call
     within ``CANCEL_CHECK`` seconds, even while the runtime has not answered yet (an
     A1111 generation): the request is abandoned there (the caller closes its client,
     or its deadline ends it), so a cancel or the app closing never waits for a reply.
@@ -181,7 +227,7 @@ def exchange(
         finally:
             done.set()
 
-    threading.Thread(target=run, daemon=True, name="http-exchange").start()
+    _helpers.submit(run)
     while not done.wait(CANCEL_CHECK):
         if cancel.is_set():
             raise Failed(Outcome(False, error="cancelled"))
