@@ -83,3 +83,37 @@ def test_cancel_keeps_what_was_hashed_and_leaves_the_rest_pending(
     assert len(hashed) == 1
     assert len(pending(library)) == 5
     assert hash_pending(library).hashed == 5  # the next run picks up the rest
+
+
+def test_small_files_take_one_thread_while_a_large_one_is_hashed_beside_them(
+    library: Library, lora_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    small = _library_of(library, lora_dir, 6)
+    large = write_safetensors(
+        lora_dir / "large.safetensors", {}, {"w": ("F32", [64 * 1024])}
+    )  # 256 KiB of data: "large" below
+    registration.register_many(library, [large])
+    monkeypatch.setattr(hash_service, "SMALL_FILE", large.stat().st_size - 1)
+    lock = threading.Lock()
+    now: list[str] = []
+    seen_together: list[tuple[str, ...]] = []
+    real = hash_service.hash_file
+
+    def recording(path: str, **kwargs: object) -> object:
+        with lock:
+            now.append(path)
+            seen_together.append(tuple(sorted(now)))
+        try:
+            return real(path, **kwargs)  # type: ignore[arg-type]
+        finally:
+            with lock:
+                now.remove(path)
+
+    monkeypatch.setattr(hash_service, "hash_file", recording)
+
+    report = hash_pending(library, workers=2)
+
+    assert report.hashed == 7
+    small_names = {str(p) for p in small}
+    assert all(sum(p in small_names for p in group) <= 1 for group in seen_together)
+    assert str(large) in {path for group in seen_together[:2] for path in group}  # at once

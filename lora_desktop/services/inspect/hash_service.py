@@ -40,6 +40,8 @@ from lora_desktop.services.library import ChangeSet, Library
 log = logging.getLogger(__name__)
 
 RETRIES = 3
+SMALL_FILE = 4 * 1024 * 1024
+"""Files up to this size are hashed by one thread at a time (see ``hash_pending``)."""
 STORE_BATCH = 100
 STORE_INTERVAL_S = 0.5
 """Results are written in one transaction per this many files, or this often."""
@@ -219,10 +221,12 @@ def hash_pending(
             unwritten.clear()
         written_at = time.monotonic()
 
-    # Smallest first (rows fill in early), except on one worker, which takes the
-    # largest: a small safetensors file costs mostly Python (its tensor table is
-    # checked, holding the GIL), a large one mostly hashing (GIL released), so the
-    # two kinds overlap instead of one after the other.
+    # One worker takes the smallest files first (rows fill in early); the others take
+    # the largest, but only files bigger than ``SMALL_FILE``. A small safetensors
+    # file costs mostly Python (its tensor table is checked, holding the GIL), a
+    # large one mostly hashing (GIL released): the two kinds overlap, and no two
+    # threads ever fight over the GIL for small files (it would gain nothing and
+    # make the window wait longer for it).
     queue = deque(jobs)
     retry: list[tuple[str, str, int]] = []  # files that changed: last, they may still be written
     attempts: dict[str, int] = {}
@@ -230,15 +234,23 @@ def hash_pending(
     with ThreadPoolExecutor(max_workers=slots, thread_name_prefix="hash") as pool:
         running: dict[Future[HashResult], tuple[tuple[str, str, int], bool]] = {}
 
+        def next_job() -> tuple[tuple[str, str, int], bool] | None:
+            if not queue and retry and not running:
+                queue.extend(retry)
+                retry.clear()
+            if not queue:
+                return None
+            if not any(from_small_end for _, from_small_end in running.values()):
+                return queue.popleft(), True
+            if queue[-1][2] > SMALL_FILE:
+                return queue.pop(), False
+            return None
+
         def top_up() -> None:
-            while (queue or retry) and len(running) < slots and not stopping():
-                if not queue:
-                    queue.extend(retry)
-                    retry.clear()
-                largest = slots > 1 and not any(large for _, large in running.values())
-                job = queue.pop() if largest else queue.popleft()
+            while len(running) < slots and not stopping() and (taken := next_job()):
+                job, from_small_end = taken
                 future = pool.submit(hash_file, job[1], bytes_done=count, should_stop=stopping)
-                running[future] = (job, largest)
+                running[future] = (job, from_small_end)
 
         while queue or retry or running:
             top_up()
