@@ -41,7 +41,7 @@ _NO_SIDECARS_JSON = JSONText(json.dumps(_NO_SIDECARS))
 
 
 class Prepared(NamedTuple):
-    """A new file's row without the ``LATE`` columns, encoded, and what its entry needs."""
+    """A new file's own columns, encoded, and what its entry and search text need."""
 
     values: tuple[object, ...]
     tags: tuple[str, ...]
@@ -50,35 +50,41 @@ class Prepared(NamedTuple):
     problem: str | None
 
 
-def _filled_row(found: FileInspection, size: int, mtime: float) -> tuple[dict[str, Any], list[str]]:
-    """Every column but the ``LATE`` ones, as the ORM would take them, and the tags."""
+_FIXED: dict[str, Any] = {
+    "version": None,
+    "active": False,
+    "ordinal": None,
+    "archetype": None,
+    "archetype_confidence": None,
+    "sha256": None,
+    "file_status": "ok",
+    "deleted_at": None,
+    "edited_fields": [],
+    "trigger_candidates": [],  # derived by the hash pass for bulk registration (contract)
+}
+"""Columns every new row of a bulk registration shares: encoded once per encoder."""
+
+
+def _file_row(found: FileInspection, size: int, mtime: float) -> tuple[dict[str, Any], list[str]]:
+    """The columns that differ per file (all but ``LATE`` and ``_FIXED``), and the tags."""
     filled = filled_values(found, ())
     columns = file_columns(found)
     if found.metadata_json is not None:  # the header's own text: no re-encoding
         columns["training_metadata"] = JSONText(found.metadata_json)
     if columns["sidecars"] == _NO_SIDECARS:  # most files
         columns["sidecars"] = _NO_SIDECARS_JSON
-    del columns["inspected_at"]
+    del columns["inspected_at"], columns["trigger_candidates"]
     row = {
-        "version": None,
         "file_path": found.path,
         "weight": filled.get("weight", 1.0),
-        "active": False,
-        "ordinal": None,
-        "archetype": None,
-        "archetype_confidence": None,
         "trigger_words": list(filled.get("trigger_words", [])),
         "notes": filled.get("notes") or "",
-        "sha256": None,
         "file_size": size,
         "file_mtime": mtime,
-        "file_status": "ok",
-        "deleted_at": None,
         "title": filled.get("title"),
         "description": filled.get("description"),
         "base_model": filled.get("base_model"),
         "preview_path": filled.get("preview_path"),
-        "edited_fields": [],
         **columns,
     }
     return row, list(filled.get("tags", []))
@@ -90,23 +96,33 @@ class RowEncoder:
     Processors are looked up once per column, not per row and value as a Core
     ``execute`` does. ``None`` is SQL NULL for every column, JSON ones included (the
     ORM's behaviour, not JSON ``null``); a ``JSONText`` is stored as it is. Booleans
-    and empty lists or dicts are encoded once per column.
+    and empty lists or dicts are encoded once per column, ``_FIXED`` once in all.
     """
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        example, _tags = _filled_row(FileInspection("", "safetensors"), 0, 0.0)
-        self.columns = (*LATE, *example)
-        self._late = ADAPTERS.c.created_at.type.dialect_impl(dialect).bind_processor(dialect)
+        example, _tags = _file_row(FileInspection("", "safetensors"), 0, 0.0)
+        self.columns = (*LATE, *_FIXED, *example)
+        self._late = self._processor("created_at")
         self._converters: list[tuple[int, Callable[[Any], Any], dict[object, object]]] = []
         for i, name in enumerate(example):
-            process = ADAPTERS.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            process = self._processor(name)
             if process is not None:
                 self._converters.append((i, process, {}))
+        self._fixed = tuple(
+            value if value is None or (process := self._processor(name)) is None else process(value)
+            for name, value in _FIXED.items()
+        )
+
+    def _processor(self, column: str) -> Callable[[Any], Any] | None:
+        processor: Callable[[Any], Any] | None = (
+            ADAPTERS.c[column].type.dialect_impl(self.dialect).bind_processor(self.dialect)
+        )
+        return processor
 
     def prepare(self, found: FileInspection, size: int, mtime: float) -> Prepared:
-        """The encoded row of a new file (all but the ``LATE`` columns) and its entry's data."""
-        row, tags = _filled_row(found, size, mtime)
+        """The encoded row of a new file (its own columns) and its entry's data."""
+        row, tags = _file_row(found, size, mtime)
         values: list[object] = list(row.values())  # the same keys, in the same order, each time
         for i, process, done in self._converters:
             value = values[i]
@@ -136,11 +152,10 @@ class RowEncoder:
         """A batch's timestamp as ``created_at`` stores it (encoded once per batch)."""
         return moment if self._late is None else self._late(moment)
 
-    @staticmethod
-    def record(item: Prepared, adapter_id: str, name: str, now: object) -> tuple[object, ...]:
+    def record(self, item: Prepared, adapter_id: str, name: str, now: object) -> tuple[object, ...]:
         """The full row of ``item`` in ``columns`` order (``now`` already encoded)."""
         text = search_text(name, None, item.tags, item.words, extra=item.extra)
-        return (adapter_id, name, text, now, now, now, *item.values)
+        return (adapter_id, name, text, now, now, now, *self._fixed, *item.values)
 
 
 def insert(

@@ -82,6 +82,10 @@ class Header:
         return 8 + self.header_size
 
 
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+_READ_MAX = 8 * 1024 * 1024
+
+
 def open_regular(path: str, before: os.stat_result | None = None) -> tuple[int, os.stat_result]:
     """Open ``path`` for reading only if it is a regular file; return the fd and its stat.
 
@@ -100,9 +104,8 @@ def open_regular(path: str, before: os.stat_result | None = None) -> tuple[int, 
             raise HeaderError(f"cannot be read: {exc.strerror or exc}") from None
     if not stat.S_ISREG(before.st_mode):
         raise HeaderError("not a regular file (a pipe, device or folder); not read")
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        fd = os.open(path, flags)
+        fd = os.open(path, _OPEN_FLAGS)
     except FileNotFoundError:
         raise HeaderError("the file disappeared before it could be read") from None
     except OSError as exc:
@@ -120,10 +123,13 @@ def read_exact(fd: int, size: int) -> bytes:
     Raises:
         HeaderError: the file ended first (truncated, or shrinking while read).
     """
-    parts: list[bytes] = []
-    left = size
+    first = os.read(fd, min(size, _READ_MAX))
+    if len(first) == size:  # the usual case: one read
+        return first
+    parts = [first] if first else []
+    left = size - len(first)
     while left > 0:
-        chunk = os.read(fd, min(left, 8 * 1024 * 1024))
+        chunk = os.read(fd, min(left, _READ_MAX))
         if not chunk:
             raise HeaderError(
                 f"the file ended {left} bytes early: truncated or still downloading",
