@@ -23,11 +23,12 @@ from os.path import basename
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import case, select, update
+from sqlalchemy import select, update
 
 from lora_desktop.models.base import utcnow
 from lora_desktop.models.schemas import DeliveryJobOut, DeliveryRequest
 from lora_desktop.models.tables import Adapter, DeliveryJob
+from lora_desktop.services import job_rows
 from lora_desktop.services.adapters import compose_order
 from lora_desktop.services.cancel_watch import watch_for
 from lora_desktop.services.convert import validate
@@ -52,7 +53,7 @@ RUNNERS: dict[str, tuple[str, str]] = {
 BACKOFF_BASE = 0.5
 BACKOFF_CAP = 30.0
 JOBS_LIMIT_MAX = 1000
-UNFINISHED = ("pending", "running")
+UNFINISHED = job_rows.UNFINISHED
 SEND_INTERVAL = 1.0
 """The same prompt to the same target within this many seconds is refused (a double click)."""
 CANCEL_POLL = 0.5
@@ -245,34 +246,6 @@ def list_jobs(lib: Library, *, limit: int = 50, status: str | None = None) -> li
         return [job_out(j) for j in session.scalars(stmt)]
 
 
-def _claim(lib: Library, job_id: str) -> DeliveryJob | None:
-    stmt = (
-        update(DeliveryJob)
-        .where(DeliveryJob.id == job_id, DeliveryJob.status.in_(UNFINISHED))
-        # The first attempt is counted here: one write fewer per job.
-        .values(
-            status="running",
-            started_at=utcnow(),
-            attempts=case(
-                (DeliveryJob.cancel_requested.is_(True), DeliveryJob.attempts),
-                else_=DeliveryJob.attempts + 1,
-            ),
-        )
-    )
-    with lib.db.write() as session:
-        if lib.db.engine.dialect.update_returning:  # SQLite 3.35+, PostgreSQL: one statement
-            return session.execute(stmt.returning(DeliveryJob)).scalar_one_or_none()
-        if not session.execute(stmt).rowcount:  # type: ignore[attr-defined]
-            return None
-        return session.get(DeliveryJob, job_id)
-
-
-def _save(lib: Library, job_id: str, **values: Any) -> None:
-    """Write ``values`` to the job's row (one UPDATE, nothing read back)."""
-    with lib.db.write() as session:
-        session.execute(update(DeliveryJob).where(DeliveryJob.id == job_id).values(**values))
-
-
 def backoff_delay(attempt: int, retry_after: float | None = None) -> float:
     """Seconds to wait before attempt ``attempt + 1``: exponential with full jitter."""
     if retry_after is not None:
@@ -305,32 +278,35 @@ def run_job(lib: Library, job_id: str, *, cancel: threading.Event | None = None)
 
 
 def _run(lib: Library, job_id: str, stop: threading.Event) -> DeliveryJobOut:
-    job = _claim(lib, job_id)
+    job = job_rows.claim(lib, job_id, utcnow())
     if job is None:
         return get_job(lib, job_id)
-    if job.cancel_requested:  # asked while it ran in a process that then ended
+    cancel_asked = bool(job["cancel_requested"])
+    if cancel_asked:  # asked while it ran in a process that then ended
         stop.set()
     lib.publish(ChangeSet(jobs=(job_id,)))
     started = time.monotonic()
-    target = job.params.get("target")
-    event("delivery.started", job_id, mode=job.mode, target=target, attempts=job.attempts)
-    runner = runner_for(job.mode)
-    max_attempts = int(job.params.get("max_attempts", 3))
-    attempts = job.attempts  # already counting the first attempt (see _claim)
+    mode: str = job["mode"]
+    params: dict[str, Any] = job["params"]
+    target = params.get("target")
+    event("delivery.started", job_id, mode=mode, target=target, attempts=job["attempts"])
+    runner = runner_for(mode)
+    max_attempts = int(params.get("max_attempts", 3))
+    attempts: int = job["attempts"]  # already counting the first attempt (see claim)
     first = attempts - 1
-    outcome = Outcome(False, error=f"unknown delivery mode {job.mode!r}")
-    if job.cancel_requested:
+    outcome = Outcome(False, error=f"unknown delivery mode {mode!r}")
+    if cancel_asked:
         outcome = Outcome(False, error="cancelled")
     # A cancel asked by another process reaches ``stop`` through the library's one
     # shared watcher thread (no thread of its own per job).
     watch = watch_for(lib.db, CANCEL_POLL)
     watch.add(job_id, stop)
     try:
-        while runner is not None and not job.cancel_requested:
+        while runner is not None and not cancel_asked:
             if attempts - first > 1:
-                _save(lib, job_id, attempts=attempts)
+                job_rows.save_attempts(lib, job_id, attempts)
                 lib.publish(ChangeSet(jobs=(job_id,)))
-            outcome = runner(job.prompt, dict(job.params), stop)
+            outcome = runner(job["prompt"], dict(params), stop)
             if outcome.succeeded or not outcome.retryable or attempts - first >= max_attempts:
                 break
             if stop.wait(backoff_delay(attempts - first, outcome.retry_after)):
@@ -348,21 +324,18 @@ def _run(lib: Library, job_id: str, stop: threading.Event) -> DeliveryJobOut:
         "result": outcome.result or None,
         "error": error,
         "finished_at": utcnow(),
-        "cancel_requested": False,
         "attempts": attempts,
     }
     # One UPDATE, nothing read back: the claimed row (ours while it runs) plus these
     # values is the job as it now stands.
-    _save(lib, job_id, **final)
-    for key, value in final.items():
-        setattr(job, key, value)
-    out = job_out(job)
+    job_rows.finish(lib, job_id, **final)
+    out = job_rows.row_out({**job, **final})
     lib.publish(ChangeSet(jobs=(job_id,)))
     name = {"succeeded": "delivery.completed", "cancelled": "delivery.cancelled"}
     event(
         name.get(status, "delivery.failed"),
         job_id,
-        mode=job.mode,
+        mode=mode,
         target=target,
         attempts=attempts,
         duration_ms=round((time.monotonic() - started) * 1000, 1),
