@@ -48,6 +48,7 @@ from lora_desktop.services.library import ChangeSet, Library
 log = logging.getLogger(__name__)
 
 LORA_EXTENSIONS = frozenset({".safetensors", ".pt", ".ckpt", ".pth", ".bin"})
+_LORA_ENDINGS = tuple(LORA_EXTENSIONS)
 BATCH_SIZE = 1000
 
 Progress = Callable[[int, int], None]
@@ -177,7 +178,9 @@ def _walk(folder: str) -> Iterator[str]:
     for root, dirs, files in os.walk(folder, onerror=lambda exc: log.warning("%s", exc)):
         dirs.sort()
         for name in sorted(files):
-            if os.path.splitext(name)[1].lower() in LORA_EXTENSIONS:
+            # endswith first: most entries of a LoRA folder are sidecars and previews.
+            lowered = name.lower()
+            if lowered.endswith(_LORA_ENDINGS) and os.path.splitext(lowered)[1] in LORA_EXTENSIONS:
                 yield os.path.join(root, name)
 
 
