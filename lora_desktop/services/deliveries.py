@@ -206,13 +206,10 @@ def enqueue(
         raise ValidationFailed.field("prompt", "give a prompt to deliver")
     if target_id is not None:
         _rate_limit(lib, target_id, text)
-    with lib.db.write() as session:
-        job = DeliveryJob(
-            prompt=text, mode=mode, params=params, status="pending", target_id=target_id
-        )
-        session.add(job)
-        session.flush()
-        out = job_out(job)
+    row = job_rows.add_pending(
+        lib, prompt=text, mode=mode, params=params, target_id=target_id, now=utcnow()
+    )
+    out = job_rows.row_out(row)
     event("delivery.enqueued", out.id, mode=out.mode, target=params.get("target"))
     lib.publish(ChangeSet(jobs=(out.id,)))
     return out
