@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -117,3 +118,17 @@ def test_small_files_take_one_thread_while_a_large_one_is_hashed_beside_them(
     small_names = {str(p) for p in small}
     assert all(sum(p in small_names for p in group) <= 1 for group in seen_together)
     assert str(large) in {path for group in seen_together[:2] for path in group}  # at once
+
+
+def test_the_gil_changes_hands_quickly_during_a_run_and_as_before_after(
+    library: Library, lora_dir: Path
+) -> None:
+    _library_of(library, lora_dir, 2)
+    before = sys.getswitchinterval()
+    during: list[float] = []
+
+    hash_pending(library, progress=lambda *_: during.append(sys.getswitchinterval()))
+
+    assert during
+    assert max(during) <= hash_service.GIL_SWITCH_S
+    assert sys.getswitchinterval() == before
