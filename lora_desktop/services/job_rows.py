@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Insert, Table, Update, bindparam, case, insert, select, update
+from sqlalchemy import JSON, Insert, Table, Update, bindparam, case, insert, select, update
 
 from lora_desktop.models.base import new_id
 from lora_desktop.models.schemas import DeliveryJobOut
@@ -58,7 +58,8 @@ def _finish_statement() -> Update:
         .where(c.id == bindparam("job_id"))
         .values(
             status=bindparam("status", type_=c.status.type),
-            result=bindparam("result", type_=c.result.type),
+            # No result is SQL NULL, as the ORM wrote it (not the JSON text 'null').
+            result=bindparam("result", type_=JSON(none_as_null=True)),
             error=bindparam("error", type_=c.error.type),
             finished_at=bindparam("finished_at", type_=c.finished_at.type),
             attempts=bindparam("attempts", type_=c.attempts.type),
