@@ -52,9 +52,13 @@ def main() -> None:
         phase = {"name": "start", "import_s": 0.0, "hash_s": 0.0}
         marks: dict[str, float] = {}
 
+        by_phase: dict[str, float] = {}
+
         def tick() -> None:
             elapsed = clock.restart()
             late.append(max(0.0, elapsed - TICK_MS))
+            name = "hashing" if "hash" in marks else "registration"
+            by_phase[name] = max(by_phase.get(name, 0.0), late[-1])
 
         timer = QTimer()
         timer.setTimerType(Qt.TimerType.PreciseTimer)
@@ -91,6 +95,10 @@ def main() -> None:
         f"{phase['hash_s']:.2f} s; {len(late):,} ticks of {TICK_MS} ms: lateness max "
         f"{max(late, default=0):.0f} ms, p99 {p99:.0f} ms, median "
         f"{statistics.median(late) if late else 0:.0f} ms"
+    )
+    print(
+        "max lateness by phase: "
+        + ", ".join(f"{name} {value:.0f} ms" for name, value in by_phase.items())
     )
 
 
