@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -163,6 +163,18 @@ class TargetsDialog(QDialog):
                 self.target_list.setCurrentItem(item)
         self.target_list.blockSignals(False)
         self.remove_button.setEnabled(self.target_list.currentItem() is not None)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """QWidget.changeEvent: coming back to the dialog lists the targets again, so
+        targets added, renamed or removed with ``lora-desktop targets`` show (the form
+        being edited is left alone)."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.ActivationChange and self.isActiveWindow():
+            self.reload(select=self._current_id())
+
+    def _current_id(self) -> str | None:
+        item = self.target_list.currentItem()
+        return None if item is None else str(item.data(ID_ROLE))
 
     def start_new(self, mode: str = "http") -> None:
         """Clear the form for a new target of ``mode``."""

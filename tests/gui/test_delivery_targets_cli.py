@@ -68,3 +68,27 @@ def test_targets_edited_with_the_cli_show_in_the_open_window(
     send.target_combo.hidePopup()
     assert not send.send_button.isEnabled()
     assert "Add a delivery target" in send.send_button.toolTip()
+
+
+def test_the_targets_dialog_lists_cli_edits_when_it_is_activated(
+    qtbot: QtBot, open_window: WindowFactory, db_path: Path, http_server: ScriptedServer
+) -> None:
+    window = ready_window(qtbot, open_window)
+    dialog = window.deliveries.show_targets()
+    qtbot.waitExposed(dialog)
+
+    def listed() -> list[str]:
+        return [dialog.target_list.item(i).text() for i in range(dialog.target_list.count())]
+
+    assert listed() == []
+    _cli(db_path, "targets", "add", "webhook", "--mode", "http", "--url", http_server.url)
+    assert listed() == []  # nothing polls behind the artist's back
+    activate(qtbot, window)
+    activate(qtbot, dialog)  # coming back to the dialog reads them again
+    qtbot.waitUntil(lambda: listed() == ["webhook  (http)"], timeout=WAIT_MS)
+    dialog.target_list.setCurrentRow(0)
+    _cli(db_path, "targets", "add", "render", "--mode", "cli", "--", "true", "{prompt_file}")
+    activate(qtbot, window)
+    activate(qtbot, dialog)
+    qtbot.waitUntil(lambda: listed() == ["render  (cli)", "webhook  (http)"], timeout=WAIT_MS)
+    assert dialog.target_list.currentItem().text() == "webhook  (http)"  # the choice kept
