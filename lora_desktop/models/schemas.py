@@ -41,8 +41,8 @@ def _check_name(value: str) -> str:
         raise ValueError("must not be empty")
     if len(value) > NAME_MAX:
         raise ValueError(f"must be at most {NAME_MAX} characters (got {len(value)})")
-    bad = sorted({ch for ch in value if ch in ":<>"})
-    if bad:
+    if ":" in value or "<" in value or ">" in value:  # (three C scans, not a set per name)
+        bad = sorted({ch for ch in value if ch in ":<>"})
         raise ValueError(
             f"must not contain {' '.join(repr(c) for c in bad)}: they break the "
             "<lora:name:weight> token"
