@@ -23,6 +23,7 @@ from sqlalchemy import func, or_, select, update
 from lora_desktop.models.base import utcnow
 from lora_desktop.models.schemas import ReconcileReport
 from lora_desktop.models.tables import Adapter, LibraryFolder
+from lora_desktop.services.bulk_rows import known_paths
 from lora_desktop.services.errors import DomainError
 from lora_desktop.services.fetching import fetch_all
 from lora_desktop.services.folders import folder_of
@@ -243,15 +244,8 @@ def _new_files(lib: Library, candidates: Iterable[str]) -> list[str]:
         return []
     with lib.db.read() as session:
         known: set[str] = set()
-        for start in range(0, len(files), 500):
-            known.update(
-                session.scalars(
-                    select(Adapter.file_path).where(
-                        Adapter.deleted_at.is_(None),
-                        Adapter.file_path.in_(files[start : start + 500]),
-                    )
-                )
-            )
+        for start in range(0, len(files), 500):  # through the live-path index (bulk_rows)
+            known.update(known_paths(session, files[start : start + 500]))
     return [p for p in files if p not in known]
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 
 from lora_desktop.models.base import utcnow
 from lora_desktop.models.tables import Adapter
+from lora_desktop.services.bulk_rows import known_paths
 from lora_desktop.services.inspect.hashing import hash_file
 from lora_desktop.services.library import ChangeSet, Library
 from lora_desktop.services.registration import LORA_EXTENSIONS, normalise_path
@@ -134,13 +135,7 @@ def relink(lib: Library, pairs: dict[str, str], *, publish: bool = True) -> list
     now = utcnow()
     done: list[str] = []
     with lib.db.write() as session:
-        taken = set(
-            session.scalars(
-                select(Adapter.file_path).where(
-                    Adapter.deleted_at.is_(None), Adapter.file_path.in_(list(pairs.values()))
-                )
-            )
-        )
+        taken = set(known_paths(session, list(pairs.values())))  # the live-path index
         for adapter_id, path in pairs.items():
             if path in taken:
                 continue
