@@ -2,6 +2,7 @@
 
 Usage:
     QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/window_bench.py [N ...]
+    QT_QPA_PLATFORM=offscreen .venv/bin/python benchmarks/window_bench.py --files /tmp/synth/small
 
 Default sizes: 10000 and 50000 adapters. Each library is built once (empty
 ``.safetensors`` files registered with ``register_many``) under
@@ -30,28 +31,47 @@ TARGETS = {
 WORK = Path(tempfile.gettempdir()) / "lora-desk-window-bench"
 
 
-def build_library(n: int) -> Path:
-    """A library of ``n`` adapters (reused when it already holds them)."""
+def build_library(n: int, real_files: Path | None = None) -> Path:
+    """A library of ``n`` adapters (reused when it already holds them).
+
+    Without ``real_files``: ``n`` empty ``.safetensors`` files. Being empty, they are
+    "incomplete" and checked again at every start, so each measured start also runs
+    a hash pass over them in the background: the worst case. With ``real_files`` (a
+    folder made by ``synth_library.py``): those files, registered and hashed once
+    before measuring, as an artist's library is on a usual start.
+    """
     from lora_desktop.services import adapters
+    from lora_desktop.services.inspect.hash_service import hash_pending
     from lora_desktop.services.library import open_library
     from lora_desktop.services.registration import register_many
 
-    root = WORK / f"n{n}"
-    files = root / "files"
+    if real_files is not None:
+        root = WORK / f"real-{real_files.name}"
+        files = real_files
+        root.mkdir(parents=True, exist_ok=True)
+    else:
+        root = WORK / f"n{n}"
+        files = root / "files"
+        files.mkdir(parents=True, exist_ok=True)
+        for i in range(n):
+            path = files / f"d{i // 1000:03d}" / f"lora_{i:06d}.safetensors"
+            if i % 1000 == 0:
+                path.parent.mkdir(exist_ok=True)
+            if not path.exists():
+                path.touch()
     database = root / "library.sqlite3"
-    files.mkdir(parents=True, exist_ok=True)
-    for i in range(n):
-        path = files / f"d{i // 1000:03d}" / f"lora_{i:06d}.safetensors"
-        if i % 1000 == 0:
-            path.parent.mkdir(exist_ok=True)
-        if not path.exists():
-            path.touch()
     lib = open_library(database)
     try:
-        if adapters.counts(lib)["adapters"] != n:
+        have = adapters.counts(lib)["adapters"]
+        if have == 0 if real_files is not None else have != n:
             started = time.perf_counter()
             register_many(lib, [files])
-            print(f"  registered {n} adapters in {time.perf_counter() - started:.1f} s")
+            print(f"  registered {adapters.counts(lib)['adapters']} adapters in "
+                  f"{time.perf_counter() - started:.1f} s")  # fmt: skip
+            if real_files is not None:
+                started = time.perf_counter()
+                report = hash_pending(lib)
+                print(f"  hashed {report} in {time.perf_counter() - started:.1f} s")
             rows = adapters.list_rows(lib)
             # Give some rows tags and activity so filters have something to do.
             for row in rows[:: max(1, n // 50)]:
@@ -151,9 +171,9 @@ def child(database: str, started_at: float) -> None:
     )
 
 
-def measure(n: int) -> dict[str, float]:
-    """Run the measured child on the library of ``n`` adapters."""
-    database = build_library(n)
+def measure(n: int, real_files: Path | None = None) -> dict[str, float]:
+    """Run the measured child on the library of ``n`` adapters (or of ``real_files``)."""
+    database = build_library(n, real_files)
     env = dict(os.environ)
     env.setdefault("QT_QPA_PLATFORM", "offscreen")
     # Warm the file cache once, as on a desktop where the app ran before.
@@ -174,11 +194,17 @@ def main(argv: list[str]) -> int:
     if len(argv) > 1 and argv[1] == "--child":
         child(argv[2], float(argv[3]))
         return 0
-    sizes = [int(a) for a in argv[1:]] or [10_000, 50_000]
+    args = argv[1:]
+    real_files: Path | None = None
+    if "--files" in args:  # a synthetic library of real files instead of empty ones
+        at = args.index("--files")
+        real_files = Path(args[at + 1]).resolve()
+        del args[at : at + 2]
+    sizes = [int(a) for a in args] or ([10_000] if real_files else [10_000, 50_000])
     failed = False
     for n in sizes:
-        print(f"{n} adapters:")
-        result = measure(n)
+        print(f"{n} adapters" + (f" (files of {real_files})" if real_files else "") + ":")
+        result = measure(n, real_files)
         for key, value in result.items():
             print(f"  {key:24} {value}")
         for key, limit in TARGETS.get(n, {}).items():
