@@ -63,7 +63,6 @@ class Adapter(Base):
     trigger_candidates: Mapped[list[dict[str, Any]]] = mapped_column(
         JSON, default=list, server_default="[]"
     )
-    training_metadata: Mapped[dict[str, str] | None] = mapped_column(JSON)
     metadata_indexed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     header_size: Mapped[int | None] = mapped_column(BigInteger)
     sha256_weights: Mapped[str | None] = mapped_column(String(64))
@@ -90,6 +89,10 @@ class Adapter(Base):
         order_by="AdapterTag.position",
         lazy="selectin",
     )
+    training: Mapped[AdapterMetadata | None] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, lazy="select"
+    )
+    """The header's training metadata, in its own table (see ``AdapterMetadata``)."""
 
     __table_args__ = (
         # Unique among live rows only: a soft-deleted adapter does not hold its name.
@@ -120,14 +123,44 @@ class Adapter(Base):
         # the order columns, so a drag that renumbers thousands of ordinals updates
         # one index, not two (the save got ~30% faster).
         Index("ix_adapters_active", "active", "deleted_at"),
-        # Covers the total of a text search: the count reads this index, not the rows
-        # (which carry the training metadata and can be many kilobytes each).
+        # Covers the total of a text search: the count reads this index, not the rows.
         Index("ix_adapters_search", "deleted_at", "search_text"),
         Index("ix_adapters_sha256", "sha256"),
         Index("ix_adapters_sha256_weights", "sha256_weights"),
         Index("ix_adapters_base_model", "base_model"),
         Index("ix_adapters_file_size", "file_size"),
     )
+
+    @property
+    def training_metadata(self) -> dict[str, str] | None:
+        """kohya's ``__metadata__`` (string to string), or None when the file has none."""
+        row = self.training
+        return None if row is None else row.training_metadata
+
+    @training_metadata.setter
+    def training_metadata(self, value: dict[str, str] | None) -> None:
+        if value is None:
+            self.training = None
+        elif self.training is None:
+            self.training = AdapterMetadata(training_metadata=value)
+        elif self.training.training_metadata != value:
+            self.training.training_metadata = value
+
+
+class AdapterMetadata(Base):
+    """An adapter's training metadata, kept out of ``adapters``.
+
+    kohya's ``__metadata__`` is kilobytes per file (tens of kilobytes with big tag
+    frequency tables). Inline, every ``adapters`` row was that wide and a drag that
+    renumbers 5,000 ordinals rewrote all of it; here only inspection writes it.
+    """
+
+    __tablename__ = "adapter_metadata"
+
+    adapter_id: Mapped[str] = mapped_column(
+        ForeignKey("adapters.id", ondelete="CASCADE"), primary_key=True
+    )
+    training_metadata: Mapped[dict[str, str]] = mapped_column(JSON)
 
 
 class AdapterTag(Base):

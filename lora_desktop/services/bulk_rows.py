@@ -18,13 +18,15 @@ from sqlalchemy import Table, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from lora_desktop.models.tables import Adapter, AdapterTag
+from lora_desktop.models.tables import Adapter, AdapterMetadata, AdapterTag
 from lora_desktop.services.convert import search_text
 from lora_desktop.services.inspect.apply import file_columns, filled_values
 from lora_desktop.services.inspect.inspection import FileInspection
 
 ADAPTERS: Table = Adapter.__table__  # type: ignore[assignment]
 TAGS: Table = AdapterTag.__table__  # type: ignore[assignment]
+METADATA: Table = AdapterMetadata.__table__  # type: ignore[assignment]
+METADATA_COLUMNS = ("adapter_id", "training_metadata")
 LATE = ("id", "name", "search_text", "created_at", "updated_at", "inspected_at")
 """Columns filled under the write lock (the name is chosen there) or once per batch."""
 TAG_COLUMNS = ("adapter_id", "tag", "position")
@@ -44,6 +46,7 @@ class Prepared(NamedTuple):
     """A new file's own columns, encoded, and what its entry and search text need."""
 
     values: tuple[object, ...]
+    metadata: str | None  # the training metadata as JSON text (its own table)
     tags: tuple[str, ...]
     words: tuple[str, ...]
     extra: tuple[str | None, str | None]  # base model and title, for the search text
@@ -65,12 +68,21 @@ _FIXED: dict[str, Any] = {
 """Columns every new row of a bulk registration shares: encoded once per encoder."""
 
 
+def metadata_text(found: FileInspection) -> str | None:
+    """The training metadata as ``adapter_metadata`` stores it: JSON text (the header's own
+    text when it decodes to exactly the kept values: no re-encoding)."""
+    if found.metadata is None:
+        return None
+    if found.metadata_json is not None:
+        return found.metadata_json
+    return json.dumps(found.metadata, ensure_ascii=False)
+
+
 def _file_row(found: FileInspection, size: int, mtime: float) -> tuple[dict[str, Any], list[str]]:
     """The columns that differ per file (all but ``LATE`` and ``_FIXED``), and the tags."""
     filled = filled_values(found, ())
     columns = file_columns(found)
-    if found.metadata_json is not None:  # the header's own text: no re-encoding
-        columns["training_metadata"] = JSONText(found.metadata_json)
+    del columns["training_metadata"]  # its own table: see metadata_text()
     if columns["sidecars"] == _NO_SIDECARS:  # most files
         columns["sidecars"] = _NO_SIDECARS_JSON
     del columns["inspected_at"], columns["trigger_candidates"]
@@ -142,6 +154,7 @@ class RowEncoder:
                 values[i] = process(value)
         return Prepared(
             tuple(values),
+            metadata_text(found),
             tuple(tags),
             tuple(row["trigger_words"]),
             (row["base_model"], row["title"]),

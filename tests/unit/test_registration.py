@@ -282,16 +282,27 @@ def test_bulk_registration_stores_every_column_as_one_by_one(
         for path in files:
             registration.register(other, {"file_path": path})
         rows = []
+        metadata = []
         for lib in (library, other):
             with lib.db.engine.connect() as connection:
                 result = connection.execute(text("SELECT * FROM adapters ORDER BY file_path"))
                 rows.append([dict(r._mapping) for r in result])
+                result = connection.execute(
+                    text(
+                        "SELECT a.file_path, m.training_metadata FROM adapters AS a"
+                        " LEFT JOIN adapter_metadata AS m ON m.adapter_id = a.id"
+                        " ORDER BY a.file_path"
+                    )
+                )
+                metadata.append([(r[0], r[1] and json.loads(r[1])) for r in result])
     finally:
         other.close()
 
     bulk, single = rows
     assert [r["file_path"] for r in bulk] == [r["file_path"] for r in single] == files
-    json_columns = ("trigger_words", "training_metadata", "dangerous_globals", "sidecars")
+    json_columns = ("trigger_words", "dangerous_globals", "sidecars")
+    assert metadata[0] == metadata[1]
+    assert dict(metadata[0])[str(lora_dir / "full.safetensors")]  # kohya's, really stored
     for b, s in zip(bulk, single, strict=True):
         for column in ("id", "created_at", "updated_at", "inspected_at", "trigger_candidates"):
             del b[column], s[column]  # per call; candidates come later in bulk (contract)

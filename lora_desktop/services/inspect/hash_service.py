@@ -19,10 +19,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import or_, select
+from sqlalchemy.orm import selectinload
 
 from lora_desktop.models.base import utcnow
 from lora_desktop.models.schemas import AdapterOut, HashReport
-from lora_desktop.models.tables import Adapter
+from lora_desktop.models.tables import Adapter, AdapterMetadata
 from lora_desktop.services.adapters import load
 from lora_desktop.services.convert import adapter_out
 from lora_desktop.services.errors import FileProblem
@@ -108,8 +109,10 @@ def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None
                 Adapter.incomplete,
                 Adapter.file_size,
                 Adapter.file_mtime,
-                Adapter.training_metadata,
-            ).where(Adapter.id.in_(ids))
+                AdapterMetadata.training_metadata,
+            )
+            .outerjoin(AdapterMetadata, AdapterMetadata.adapter_id == Adapter.id)
+            .where(Adapter.id.in_(ids))
         ).all()
     facts = {row[0]: row for row in rows}
     for adapter_id, result in results:
@@ -124,7 +127,8 @@ def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None
             found = [c.as_json() for c in trigger_candidates(metadata, problems)]
             derived[adapter_id] = (metadata, found, problems)
     with lib.db.write() as session:
-        adapters = {a.id: a for a in session.scalars(select(Adapter).where(Adapter.id.in_(ids)))}
+        batch = select(Adapter).options(selectinload(Adapter.training)).where(Adapter.id.in_(ids))
+        adapters = {a.id: a for a in session.scalars(batch)}
         for adapter_id, result in results:
             adapter = adapters.get(adapter_id)
             if adapter is None:
