@@ -92,7 +92,8 @@ def _store(lib: Library, adapter_id: str, result: HashResult) -> None:
 
 
 def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None:
-    """Write hash results in one transaction; re-inspect files that changed or were incomplete.
+    """Write hash results in one transaction; re-inspect files that changed or were incomplete,
+    and those whose header the hash pass found faulty after their metadata was indexed.
 
     What does not need the write lock is done first, outside it: the re-inspections
     and the trigger-word candidates (JSON inside strings) that bulk registration
@@ -120,7 +121,13 @@ def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None
         if row is None:
             continue
         _id, path, was_incomplete, size, mtime, metadata = row
-        if was_incomplete or (size, mtime) != (result.size, result.mtime):
+        if (
+            was_incomplete
+            or (size, mtime) != (result.size, result.mtime)
+            # Bulk registration read only the leading __metadata__; a problem in the rest
+            # of the header: read as one-file registration reads it, stored as it stores it.
+            or (result.header_problem is not None and metadata is not None)
+        ):
             reinspect[adapter_id] = inspect_file(path)
         elif metadata is not None:
             problems: list[str] = []
@@ -152,8 +159,9 @@ def _set_hash(adapter: Adapter, result: HashResult) -> None:
     if adapter.file_status == "changed":  # the watcher's "changed" lasts until re-hashed
         adapter.file_status = "ok"
     adapter.incomplete = result.incomplete is not None
-    if result.incomplete or result.header_problem:
-        adapter.inspect_error = result.incomplete or result.header_problem
+    problem = result.incomplete or result.header_problem
+    if problem and problem not in (adapter.inspect_error or ""):  # beside the others
+        adapter.inspect_error = "; ".join(filter(None, [adapter.inspect_error, problem]))[:2000]
     adapter.updated_at = utcnow()
 
 
