@@ -17,7 +17,11 @@ from typing import Any
 from lora_desktop.models.schemas import TAG_MAX, TAGS_PER_ADAPTER_MAX, normalise_tag
 from lora_desktop.services.inspect.metadata import Derived, derive
 from lora_desktop.services.inspect.pickle_scan import scan_pickle_file
-from lora_desktop.services.inspect.safetensors_header import HeaderError, read_header
+from lora_desktop.services.inspect.safetensors_header import (
+    HeaderError,
+    read_header,
+    read_header_prefix,
+)
 from lora_desktop.services.inspect.sidecars import FolderIndex, Sidecars, read_sidecars
 
 log = logging.getLogger(__name__)
@@ -153,6 +157,7 @@ def inspect_file(
     names: FolderIndex | None = None,
     candidates: bool = True,
     before: os.stat_result | None = None,
+    whole_header: bool | None = None,
 ) -> FileInspection:
     """Inspect one LoRA file: header (or pickle scan), derived fields and sidecars.
 
@@ -161,6 +166,10 @@ def inspect_file(
     registration: they parse JSON inside strings, the slowest part of a header).
     ``before`` is the file's ``os.stat`` when the caller has just taken it (a batch checks
     each file first): the header reader then does not stat it again before opening it.
+    ``whole_header=False`` reads a safetensors header only as far as its leading
+    ``__metadata__`` (``read_header_prefix``), leaving the check of the rest to the hash
+    pass; None (the default) means the same as ``candidates``, so bulk registration
+    (``candidates=False``) reads the prefix and everything else the whole header.
     """
     suffix = os.path.splitext(path)[1].lower()
     found = FileInspection(
@@ -171,7 +180,8 @@ def inspect_file(
     )
     if found.kind == "safetensors":
         try:
-            header = read_header(path, before)
+            whole = candidates if whole_header is None else whole_header
+            header = (read_header if whole else read_header_prefix)(path, before)
         except HeaderError as exc:
             found.problems.append(exc.message)
             found.incomplete = exc.incomplete

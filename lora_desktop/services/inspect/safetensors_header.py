@@ -8,9 +8,12 @@ the file's size and a cap before a byte is allocated. The JSON must be strict
 UTF-8, an object at the top, without duplicate keys, and nested no deeper than a
 safetensors header can be.
 
-Two parses: ``read_header`` (registration) extracts only ``__metadata__``, which is
-about ten times faster than parsing all ~2,000 tensor entries; ``parse_tensor_table``
-(the hash pass, which reads the whole file anyway) parses and checks everything.
+Three readers: ``read_header`` (registration of one file, ``scan``) reads the whole
+header, checks its UTF-8 and that it is one object, and extracts only ``__metadata__``,
+which is about ten times faster than parsing all ~2,000 tensor entries;
+``read_header_prefix`` (bulk registration) reads only as far as the leading
+``__metadata__`` ends; ``tensor_table.check_table`` (the hash pass, which reads the whole
+file anyway) parses and checks everything.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import re
 import stat
 from dataclasses import dataclass
 from json.decoder import scanstring  # type: ignore[attr-defined]
-from typing import Any
+from typing import Any, Literal
 
 INDEX_CAP = 32 * 1024 * 1024
 """Largest header whose metadata is indexed; a bigger one is registered as "not indexed"."""
@@ -82,6 +85,8 @@ class Header:
         return 8 + self.header_size
 
 
+PREFIX_READ = 64 * 1024
+"""First read of ``read_header_prefix``: kohya's ``__metadata__`` is usually a few KiB."""
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
 _READ_MAX = 8 * 1024 * 1024
 
@@ -156,13 +161,11 @@ def check_length(claimed: int, file_size: int) -> None:
         )
 
 
-def read_header(path: str, before: os.stat_result | None = None) -> Header:
-    """Read a safetensors header's ``__metadata__`` without parsing the tensor table.
-
-    ``before``: the path's stat, when the caller has just taken it (see ``open_regular``).
+def _open_header(path: str, before: os.stat_result | None) -> tuple[int, int, int]:
+    """Open a header and read its length: (fd, file size, claimed length), fd left open.
 
     Raises:
-        HeaderError: with a message for the artist.
+        HeaderError: not a regular file, too short, or a length the file cannot hold.
     """
     fd, st = open_regular(path, before)
     try:
@@ -173,19 +176,120 @@ def read_header(path: str, before: os.stat_result | None = None) -> Header:
             raise HeaderError(f"only {size} bytes: too short for a safetensors file")
         claimed = int.from_bytes(read_exact(fd, 8), "little")
         check_length(claimed, size)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, size, claimed
+
+
+def _not_indexed(claimed: int, size: int) -> Header:
+    return Header(
+        claimed,
+        size,
+        None,
+        f"metadata not indexed: the header is {claimed / 2**20:.0f} MiB "
+        f"(over {INDEX_CAP // 2**20} MiB)",
+    )
+
+
+def read_header(path: str, before: os.stat_result | None = None) -> Header:
+    """Read a whole header and its ``__metadata__``, without parsing the tensor table.
+
+    ``before``: the path's stat, when the caller has just taken it (see ``open_regular``).
+
+    Raises:
+        HeaderError: with a message for the artist.
+    """
+    fd, size, claimed = _open_header(path, before)
+    try:
         if claimed > INDEX_CAP:
-            return Header(
-                claimed,
-                size,
-                None,
-                f"metadata not indexed: the header is {claimed / 2**20:.0f} MiB "
-                f"(over {INDEX_CAP // 2**20} MiB)",
-            )
+            return _not_indexed(claimed, size)
         raw = read_exact(fd, claimed)
     finally:
         os.close(fd)
     metadata, note, text = extract_metadata_text(decode_text(raw))
     return Header(claimed, size, metadata, note, text)
+
+
+def read_header_prefix(path: str, before: os.stat_result | None = None) -> Header:
+    """Read a header only as far as its leading ``__metadata__`` (bulk registration).
+
+    The file and its length are checked as by ``read_header`` (regular file, length
+    against the file's size and the cap, nothing allocated before). Then only
+    ``PREFIX_READ`` bytes are read, and more (doubling) only while ``__metadata__``
+    runs past them. What was read must be strict UTF-8 and ``__metadata__`` strict
+    JSON (duplicate keys, NaN and deep nesting refused), as in ``read_header``. The
+    rest of the header is neither read nor checked here: the hash pass checks all of
+    it (``tensor_table.check_table``: UTF-8, one JSON object, duplicate keys, depth,
+    the tensor table). Any other layout (``__metadata__`` not the first key, none at
+    all, anything odd in what was read) falls back to reading the whole header, so
+    such a file gets exactly what ``read_header`` returns or raises.
+
+    Raises:
+        HeaderError: with a message for the artist.
+    """
+    fd, size, claimed = _open_header(path, before)
+    try:
+        if claimed > INDEX_CAP:
+            return _not_indexed(claimed, size)
+        raw = read_exact(fd, min(claimed, PREFIX_READ))
+        while len(raw) < claimed:
+            found = _leading_metadata(raw)
+            if found == "more":
+                raw += read_exact(fd, min(claimed - len(raw), len(raw)))
+            elif found == "other":
+                raw += read_exact(fd, claimed - len(raw))
+            else:
+                metadata, note, text = found
+                return Header(claimed, size, metadata, note, text)
+    finally:
+        os.close(fd)
+    metadata, note, text = extract_metadata_text(decode_text(raw))
+    return Header(claimed, size, metadata, note, text)
+
+
+_Leading = tuple[dict[str, str], str | None, str | None] | Literal["more", "other"]
+
+
+def _leading_metadata(raw: bytes) -> _Leading:
+    """``extract_metadata_text`` of the first bytes of a header, when ``__metadata__`` is
+    its first key and ends within them.
+
+    "more": they end inside it. "other": anything else, for the full read to judge
+    (another layout, invalid UTF-8, a duplicate key, a value that is not an object...).
+    """
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.end != len(raw) or exc.reason != "unexpected end of data":
+            return "other"
+        text = raw[: exc.start].decode("utf-8")  # the read cut a character in two
+    index = _skip_ws(text, 0)
+    if not text.startswith("{", index):
+        return "other"
+    index = _skip_ws(text, index + 1)
+    if not text.startswith('"', index):
+        return "other"
+    try:
+        key, after = scanstring(text, index + 1, True)
+    except ValueError:
+        return "other"
+    if key != "__metadata__":
+        return "other"
+    colon = _skip_ws(text, after)
+    if colon == len(text):
+        return "more"
+    if text[colon] != ":":
+        return "other"
+    begin = _skip_ws(text, colon + 1)
+    try:
+        value, end = _DECODER.raw_decode(text, begin)
+        kept, note = metadata_strings(value)
+    except json.JSONDecodeError:
+        return "more"  # cut short, or invalid: reading on tells (the full read, at worst)
+    except (HeaderError, RecursionError):
+        return "other"
+    return kept, note, text[begin:end] if note is None else None
 
 
 def decode_text(raw: bytes) -> str:
