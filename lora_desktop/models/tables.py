@@ -53,16 +53,12 @@ class Adapter(Base):
 
     # What the file says about itself (issue 4; revision 0002).
     title: Mapped[str | None] = mapped_column(String(500))
-    description: Mapped[str | None] = mapped_column(Text)
     base_model: Mapped[str | None] = mapped_column(String(100))
     network_module: Mapped[str | None] = mapped_column(String(200))
     network_dim: Mapped[int | None] = mapped_column(Integer)
     network_alpha: Mapped[float | None] = mapped_column(Float)
     resolution: Mapped[str | None] = mapped_column(String(50))
     trigger_phrase: Mapped[str | None] = mapped_column(String(500))
-    trigger_candidates: Mapped[list[dict[str, Any]]] = mapped_column(
-        JSON, default=list, server_default="[]"
-    )
     metadata_indexed: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     header_size: Mapped[int | None] = mapped_column(BigInteger)
     sha256_weights: Mapped[str | None] = mapped_column(String(64))
@@ -76,7 +72,6 @@ class Adapter(Base):
     dangerous: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     dangerous_globals: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     preview_path: Mapped[str | None] = mapped_column(Text)
-    sidecars: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     # Fields the artist changed: a sidecar or header never overwrites them (unless re-imported).
     edited_fields: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     # Library folders (issue 5; revision 0004): SHA-256 of the first and last MiB, so a
@@ -89,10 +84,10 @@ class Adapter(Base):
         order_by="AdapterTag.position",
         lazy="selectin",
     )
-    training: Mapped[AdapterMetadata | None] = relationship(
+    details: Mapped[AdapterDetails | None] = relationship(
         cascade="all, delete-orphan", passive_deletes=True, lazy="select"
     )
-    """The header's training metadata, in its own table (see ``AdapterMetadata``)."""
+    """What the file says at length, in its own table (see ``AdapterDetails``)."""
 
     __table_args__ = (
         # Unique among live rows only: a soft-deleted adapter does not hold its name.
@@ -131,36 +126,81 @@ class Adapter(Base):
         Index("ix_adapters_file_size", "file_size"),
     )
 
+    def _details(self) -> AdapterDetails:
+        if self.details is None:
+            self.details = AdapterDetails(trigger_candidates=[], sidecars={})
+        return self.details
+
     @property
     def training_metadata(self) -> dict[str, str] | None:
         """kohya's ``__metadata__`` (string to string), or None when the file has none."""
-        row = self.training
-        return None if row is None else row.training_metadata
+        return None if self.details is None else self.details.training_metadata
 
     @training_metadata.setter
     def training_metadata(self, value: dict[str, str] | None) -> None:
-        if value is None:
-            self.training = None
-        elif self.training is None:
-            self.training = AdapterMetadata(training_metadata=value)
-        elif self.training.training_metadata != value:
-            self.training.training_metadata = value
+        if value is not None or self.details is not None:
+            details = self._details()
+            if details.training_metadata != value:
+                details.training_metadata = value
+
+    @property
+    def trigger_candidates(self) -> list[dict[str, Any]]:
+        """Ranked trigger-word suggestions (``Candidate.as_json`` dicts)."""
+        return [] if self.details is None else self.details.trigger_candidates
+
+    @trigger_candidates.setter
+    def trigger_candidates(self, value: list[dict[str, Any]]) -> None:
+        if value or self.details is not None:
+            details = self._details()
+            if details.trigger_candidates != value:
+                details.trigger_candidates = value
+
+    @property
+    def sidecars(self) -> dict[str, Any]:
+        """What the sidecar files said and their sizes and times (``sidecar_summary``)."""
+        return {} if self.details is None else self.details.sidecars
+
+    @sidecars.setter
+    def sidecars(self, value: dict[str, Any]) -> None:
+        if value or self.details is not None:
+            details = self._details()
+            if details.sidecars != value:
+                details.sidecars = value
+
+    @property
+    def description(self) -> str | None:
+        """The model's description from a sidecar (Civitai, A1111), as plain text."""
+        return None if self.details is None else self.details.description
+
+    @description.setter
+    def description(self, value: str | None) -> None:
+        if value is not None or self.details is not None:
+            details = self._details()
+            if details.description != value:
+                details.description = value
 
 
-class AdapterMetadata(Base):
-    """An adapter's training metadata, kept out of ``adapters``.
+class AdapterDetails(Base):
+    """What a file says at length, kept out of ``adapters``: the header's training
+    metadata, the trigger-word suggestions, the sidecar summary, the description.
 
-    kohya's ``__metadata__`` is kilobytes per file (tens of kilobytes with big tag
-    frequency tables). Inline, every ``adapters`` row was that wide and a drag that
-    renumbers 5,000 ordinals rewrote all of it; here only inspection writes it.
+    kohya's ``__metadata__`` alone is kilobytes per file (tens of kilobytes with big tag
+    frequency tables), the rest about a kilobyte. Inline, every ``adapters`` row was
+    that wide, and a drag that renumbers 5,000 ordinals rewrote all of it; here only
+    inspection and the hash pass write it.
     """
 
-    __tablename__ = "adapter_metadata"
+    __tablename__ = "adapter_details"
 
     adapter_id: Mapped[str] = mapped_column(
         ForeignKey("adapters.id", ondelete="CASCADE"), primary_key=True
     )
-    training_metadata: Mapped[dict[str, str]] = mapped_column(JSON)
+    training_metadata: Mapped[dict[str, str] | None] = mapped_column(JSON)
+    trigger_candidates: Mapped[list[dict[str, Any]]] = mapped_column(
+        JSON, default=list, server_default="[]"
+    )
+    sidecars: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    description: Mapped[str | None] = mapped_column(Text)
 
 
 class AdapterTag(Base):

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from operator import itemgetter
 
 from sqlalchemy import ColumnElement, Select, Text, exists, func, select, true, type_coerce
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from lora_desktop.models.base import utcnow
 from lora_desktop.models.schemas import (
@@ -130,6 +130,7 @@ def list_adapters(
                 session.scalar(select(func.count()).select_from(Adapter).where(*count_filters)) or 0
             )
         page = _ordered(select(Adapter).where(*page_filters), q.order_by)
+        page = page.options(selectinload(Adapter.details))  # one query for the page's details
         items = [adapter_out(a) for a in session.scalars(page.limit(q.limit).offset(q.offset))]
     return AdapterPage(items=items, total=total or 0, limit=q.limit, offset=q.offset)
 

@@ -18,35 +18,35 @@ from sqlalchemy import Table, select
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 
-from lora_desktop.models.tables import Adapter, AdapterMetadata, AdapterTag
+from lora_desktop.models.tables import Adapter, AdapterDetails, AdapterTag
 from lora_desktop.services.convert import search_text
 from lora_desktop.services.inspect.apply import file_columns, filled_values
 from lora_desktop.services.inspect.inspection import FileInspection
 
 ADAPTERS: Table = Adapter.__table__  # type: ignore[assignment]
 TAGS: Table = AdapterTag.__table__  # type: ignore[assignment]
-METADATA: Table = AdapterMetadata.__table__  # type: ignore[assignment]
-METADATA_COLUMNS = ("adapter_id", "training_metadata")
+DETAILS: Table = AdapterDetails.__table__  # type: ignore[assignment]
+DETAILS_COLUMNS = (
+    "adapter_id",
+    "training_metadata",
+    "trigger_candidates",
+    "sidecars",
+    "description",
+)
 LATE = ("id", "name", "search_text", "created_at", "updated_at", "inspected_at")
 """Columns filled under the write lock (the name is chosen there) or once per batch."""
 TAG_COLUMNS = ("adapter_id", "tag", "position")
 _NO_SIDECARS = {"files": {}, "values": {}, "hashes": {}, "civitai_not_found": False}
 
 
-class JSONText(str):
-    """A JSON column's value already encoded (stored as it is, not encoded again)."""
-
-    __slots__ = ()
-
-
-_NO_SIDECARS_JSON = JSONText(json.dumps(_NO_SIDECARS))
+_NO_SIDECARS_JSON = json.dumps(_NO_SIDECARS)
 
 
 class Prepared(NamedTuple):
     """A new file's own columns, encoded, and what its entry and search text need."""
 
     values: tuple[object, ...]
-    metadata: str | None  # the training metadata as JSON text (its own table)
+    details: tuple[object, ...]  # its adapter_details row but the id, encoded (DETAILS_COLUMNS)
     tags: tuple[str, ...]
     words: tuple[str, ...]
     extra: tuple[str | None, str | None]  # base model and title, for the search text
@@ -63,7 +63,6 @@ _FIXED: dict[str, Any] = {
     "file_status": "ok",
     "deleted_at": None,
     "edited_fields": [],
-    "trigger_candidates": [],  # derived by the hash pass for bulk registration (contract)
 }
 """Columns every new row of a bulk registration shares: encoded once per encoder."""
 
@@ -78,14 +77,21 @@ def metadata_text(found: FileInspection) -> str | None:
     return json.dumps(found.metadata, ensure_ascii=False)
 
 
+def _details_row(found: FileInspection) -> tuple[object, ...]:
+    """A new file's ``adapter_details`` values, encoded (all but the id). The trigger-word
+    suggestions are left to the hash pass for bulk registration (contract)."""
+    summary = found.sidecar_summary()
+    sidecars = _NO_SIDECARS_JSON if summary == _NO_SIDECARS else json.dumps(summary)
+    description = filled_values(found, ()).get("description")
+    return (metadata_text(found), "[]", sidecars, description)
+
+
 def _file_row(found: FileInspection, size: int, mtime: float) -> tuple[dict[str, Any], list[str]]:
     """The columns that differ per file (all but ``LATE`` and ``_FIXED``), and the tags."""
     filled = filled_values(found, ())
     columns = file_columns(found)
-    del columns["training_metadata"]  # its own table: see metadata_text()
-    if columns["sidecars"] == _NO_SIDECARS:  # most files
-        columns["sidecars"] = _NO_SIDECARS_JSON
-    del columns["inspected_at"], columns["trigger_candidates"]
+    for name in ("training_metadata", "sidecars", "trigger_candidates", "inspected_at"):
+        del columns[name]  # the first three in adapter_details: see _details_row()
     row = {
         "file_path": found.path,
         "weight": filled.get("weight", 1.0),
@@ -94,7 +100,6 @@ def _file_row(found: FileInspection, size: int, mtime: float) -> tuple[dict[str,
         "file_size": size,
         "file_mtime": mtime,
         "title": filled.get("title"),
-        "description": filled.get("description"),
         "base_model": filled.get("base_model"),
         "preview_path": filled.get("preview_path"),
         **columns,
@@ -107,7 +112,7 @@ class RowEncoder:
 
     Processors are looked up once per column, not per row and value as a Core
     ``execute`` does. ``None`` is SQL NULL for every column, JSON ones included (the
-    ORM's behaviour, not JSON ``null``); a ``JSONText`` is stored as it is. Booleans
+    ORM's behaviour, not JSON ``null``). Booleans
     and empty lists or dicts are encoded once per column, ``_FIXED`` once in all.
     """
 
@@ -140,9 +145,6 @@ class RowEncoder:
             value = values[i]
             if value is None:
                 continue
-            if type(value) is JSONText:
-                values[i] = str(value)
-                continue
             kind = type(value)
             if kind is bool or ((kind is list or kind is dict) and not value):
                 key = (kind, value if kind is bool else None)
@@ -154,7 +156,7 @@ class RowEncoder:
                 values[i] = process(value)
         return Prepared(
             tuple(values),
-            metadata_text(found),
+            _details_row(found),
             tuple(tags),
             tuple(row["trigger_words"]),
             (row["base_model"], row["title"]),

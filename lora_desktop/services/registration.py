@@ -24,8 +24,8 @@ from lora_desktop.models.schemas import (
 from lora_desktop.models.tables import NAME_MAX, Adapter
 from lora_desktop.services.bulk_rows import (
     ADAPTERS,
-    METADATA,
-    METADATA_COLUMNS,
+    DETAILS,
+    DETAILS_COLUMNS,
     TAG_COLUMNS,
     TAGS,
     Prepared,
@@ -287,7 +287,7 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
     entries: list[RegisterEntry] = []
     records: list[tuple[object, ...]] = []
     tag_records: list[tuple[object, ...]] = []
-    metadata_records: list[tuple[object, ...]] = []
+    details_records: list[tuple[object, ...]] = []
     encoder = RowEncoder(lib.db.engine.dialect)
     with lib.db.read() as session:  # not held while the files are read
         known = known_paths(session, chunk)
@@ -320,8 +320,7 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
             adapter_id = new_id()
             records.append(encoder.record(result, adapter_id, name, now))
             tag_records.extend((adapter_id, tag, i) for i, tag in enumerate(result.tags))
-            if result.metadata is not None:
-                metadata_records.append((adapter_id, result.metadata))
+            details_records.append((adapter_id, *result.details))
             entries.append(
                 RegisterEntry(
                     path=path,
@@ -333,5 +332,5 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
             )
         insert(session, ADAPTERS, encoder.columns, records)
         insert(session, TAGS, TAG_COLUMNS, tag_records)
-        insert(session, METADATA, METADATA_COLUMNS, metadata_records)
+        insert(session, DETAILS, DETAILS_COLUMNS, details_records)
     return entries, [str(r[0]) for r in records]

@@ -282,35 +282,40 @@ def test_bulk_registration_stores_every_column_as_one_by_one(
         for path in files:
             registration.register(other, {"file_path": path})
         rows = []
-        metadata = []
+        details = []
         for lib in (library, other):
             with lib.db.engine.connect() as connection:
                 result = connection.execute(text("SELECT * FROM adapters ORDER BY file_path"))
                 rows.append([dict(r._mapping) for r in result])
                 result = connection.execute(
                     text(
-                        "SELECT a.file_path, m.training_metadata FROM adapters AS a"
-                        " LEFT JOIN adapter_metadata AS m ON m.adapter_id = a.id"
+                        "SELECT a.file_path, d.training_metadata, d.sidecars, d.description"
+                        " FROM adapters AS a"
+                        " LEFT JOIN adapter_details AS d ON d.adapter_id = a.id"
                         " ORDER BY a.file_path"
                     )
                 )
-                metadata.append([(r[0], r[1] and json.loads(r[1])) for r in result])
+                details.append(  # decoded: the header's own text, SQL NULL or JSON null alike
+                    [(r[0], r[1] and json.loads(r[1]), json.loads(r[2]), r[3]) for r in result]
+                )
     finally:
         other.close()
 
     bulk, single = rows
     assert [r["file_path"] for r in bulk] == [r["file_path"] for r in single] == files
-    json_columns = ("trigger_words", "dangerous_globals", "sidecars")
-    assert metadata[0] == metadata[1]
-    assert dict(metadata[0])[str(lora_dir / "full.safetensors")]  # kohya's, really stored
+    json_columns = ("trigger_words", "dangerous_globals")
+    assert details[0] == details[1]
+    by_path = {path: rest for path, *rest in details[0]}
+    metadata, sidecars, _description = by_path[str(lora_dir / "full.safetensors")]
+    assert metadata  # kohya's, really stored
+    assert sidecars["files"]  # the sidecars were really read
     for b, s in zip(bulk, single, strict=True):
-        for column in ("id", "created_at", "updated_at", "inspected_at", "trigger_candidates"):
-            del b[column], s[column]  # per call; candidates come later in bulk (contract)
-        for row in (b, s):  # decoded: the header's own text, SQL NULL or JSON null read alike
+        for column in ("id", "created_at", "updated_at", "inspected_at"):
+            del b[column], s[column]  # per call
+        for row in (b, s):
             row.update({c: row[c] and json.loads(row[c]) for c in (*json_columns, "edited_fields")})
         assert b == s
     full = next(r for r in bulk if r["file_path"].endswith("full.safetensors"))
-    assert full["sidecars"]["files"]  # the sidecars were really read
     assert (full["weight"], full["notes"], full["preview_path"]) == (
         0.6,
         "n",

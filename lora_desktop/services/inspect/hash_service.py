@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 
 from lora_desktop.models.base import utcnow
 from lora_desktop.models.schemas import AdapterOut, HashReport
-from lora_desktop.models.tables import Adapter, AdapterMetadata
+from lora_desktop.models.tables import Adapter, AdapterDetails
 from lora_desktop.services.adapters import load
 from lora_desktop.services.convert import adapter_out
 from lora_desktop.services.errors import FileProblem
@@ -110,9 +110,9 @@ def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None
                 Adapter.incomplete,
                 Adapter.file_size,
                 Adapter.file_mtime,
-                AdapterMetadata.training_metadata,
+                AdapterDetails.training_metadata,
             )
-            .outerjoin(AdapterMetadata, AdapterMetadata.adapter_id == Adapter.id)
+            .outerjoin(AdapterDetails, AdapterDetails.adapter_id == Adapter.id)
             .where(Adapter.id.in_(ids))
         ).all()
     facts = {row[0]: row for row in rows}
@@ -134,7 +134,7 @@ def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None
             found = [c.as_json() for c in trigger_candidates(metadata, problems)]
             derived[adapter_id] = (metadata, found, problems)
     with lib.db.write() as session:
-        batch = select(Adapter).options(selectinload(Adapter.training)).where(Adapter.id.in_(ids))
+        batch = select(Adapter).options(selectinload(Adapter.details)).where(Adapter.id.in_(ids))
         adapters = {a.id: a for a in session.scalars(batch)}
         for adapter_id, result in results:
             adapter = adapters.get(adapter_id)

@@ -1,4 +1,5 @@
-"""Revision 0005: training metadata moves to ``adapter_metadata``; nothing is lost."""
+"""Revision 0005: training metadata, suggestions, sidecars, description move to
+``adapter_details``; nothing is lost."""
 
 from __future__ import annotations
 
@@ -55,23 +56,25 @@ def test_a_0004_library_keeps_its_training_metadata_in_the_new_table(db_path: Pa
         foo, bar = adapters.get(lib, "foo"), adapters.get(lib, "bar")
         with lib.db.engine.connect() as connection:
             columns = {row[1] for row in connection.exec_driver_sql("PRAGMA table_info(adapters)")}
-            stored = connection.exec_driver_sql("SELECT adapter_id FROM adapter_metadata").all()
+            stored = connection.exec_driver_sql(
+                "SELECT adapter_id, training_metadata IS NOT NULL, sidecars FROM adapter_details"
+            ).all()
     finally:
         lib.close()
     assert foo.training_metadata == KOHYA
     assert bar.training_metadata is None
-    assert "training_metadata" not in columns  # rows are narrow again
-    assert stored == [(foo.id,)]
+    assert not columns & {"training_metadata", "trigger_candidates", "sidecars", "description"}
+    assert sorted(stored) == sorted([(foo.id, 1, "{}"), (bar.id, 0, "{}")])
 
 
-def test_deleting_an_adapter_for_good_takes_its_metadata_along(db_path: Path) -> None:
+def test_deleting_an_adapter_for_good_takes_its_details_along(db_path: Path) -> None:
     _library_at_0004(db_path)
     lib = open_library(db_path)
     try:
         with lib.db.write() as session:
             session.connection().exec_driver_sql("DELETE FROM adapters WHERE name = 'foo'")
         with lib.db.engine.connect() as connection:
-            left = connection.exec_driver_sql("SELECT count(*) FROM adapter_metadata").scalar()
+            left = connection.exec_driver_sql("SELECT count(*) FROM adapter_details").scalar()
     finally:
         lib.close()
-    assert left == 0
+    assert left == 1  # bar's
