@@ -68,7 +68,7 @@ _FIXED: dict[str, Any] = {
 
 
 def metadata_text(found: FileInspection) -> str | None:
-    """The training metadata as ``adapter_metadata`` stores it: JSON text (the header's own
+    """The training metadata as ``adapter_details`` stores it: JSON text (the header's own
     text when it decodes to exactly the kept values: no re-encoding)."""
     if found.metadata is None:
         return None
