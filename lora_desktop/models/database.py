@@ -9,7 +9,9 @@ writer is waiting.
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,10 +23,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import Session, sessionmaker
 
+log = logging.getLogger(__name__)
+
 APP_NAME = "lora-desktop"
 DEFAULT_FILE_NAME = "library.sqlite3"
 BUSY_TIMEOUT_MS = 10_000
 WRITE_OPTION = "lora_desktop_write"
+CHECKPOINT_INTERVAL_S = 0.5
+"""How often background checkpoints copy the write-ahead log into the file."""
 
 
 class StoreError(Exception):
@@ -169,6 +175,39 @@ class Database:
         self._write = sessionmaker(
             engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
+        self._checkpointer: threading.Thread | None = None
+        self._stop_checkpoints = threading.Event()
+
+    def start_checkpoints(self, interval: float = CHECKPOINT_INTERVAL_S) -> bool:
+        """Copy the write-ahead log into the SQLite file from a background thread.
+
+        Otherwise SQLite does it in whichever commit takes the log past 1,000 pages,
+        and that commit (a drag's order, a batch of hash results) takes tens of
+        milliseconds longer. A passive checkpoint never waits for readers or
+        writers; the automatic one stays as a backstop. For a long-running process
+        (the window); False, nothing started, for a server database or if running.
+        """
+        if self.path is None or self._checkpointer is not None:
+            return False
+        self._stop_checkpoints.clear()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, args=(interval,), name="wal-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
+        return True
+
+    def _checkpoint_loop(self, interval: float) -> None:
+        while not self._stop_checkpoints.wait(interval):
+            try:
+                with self.engine.connect() as connection:
+                    connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            except Exception:  # a busy or vanished file: the next turn tries again
+                log.debug("background checkpoint failed", exc_info=True)
+
+    @property
+    def checkpointing(self) -> bool:
+        """Whether background checkpoints run."""
+        return self._checkpointer is not None and self._checkpointer.is_alive()
 
     @property
     def url(self) -> str:
@@ -193,5 +232,9 @@ class Database:
             yield session
 
     def dispose(self) -> None:
-        """Close every pooled connection."""
+        """Stop background checkpoints, close every pooled connection."""
+        if self._checkpointer is not None:
+            self._stop_checkpoints.set()
+            self._checkpointer.join(timeout=5)
+            self._checkpointer = None
         self.engine.dispose()

@@ -74,8 +74,13 @@ class Library:
             except Exception:
                 log.exception("change listener failed")
 
+    def start_background_checkpoints(self) -> bool:
+        """For a long-running process: SQLite's log is copied into the file by a
+        background thread, not by whichever commit fills it (see ``Database``)."""
+        return self.db.start_checkpoints()
+
     def close(self) -> None:
-        """Close the database connections."""
+        """Stop background checkpoints; close the database connections."""
         self.db.dispose()
 
 

@@ -62,6 +62,7 @@ def build_main_window(database: str | os.PathLike[str] | None) -> MainWindow:
     except Exception:
         library.close()
         raise
+    library.start_background_checkpoints()  # commits never wait for a log checkpoint
     return MainWindow(library, lock)
 
 
