@@ -83,7 +83,7 @@ def build_library(n: int, real_files: Path | None = None) -> Path:
 
 def child(database: str, started_at: float) -> None:
     """The measured process: open the window, paint, type, drag; print one JSON line."""
-    from PySide6.QtCore import QEvent, QObject, QSettings, Qt, QTimer
+    from PySide6.QtCore import QEvent, QEventLoop, QObject, QSettings, Qt, QTimer
     from PySide6.QtWidgets import QApplication
 
     from lora_desktop.ui.main_window import build_main_window
@@ -144,7 +144,14 @@ def child(database: str, started_at: float) -> None:
         drops.append(time.perf_counter() - begin)
         assert ok
         while len(saved) <= step:
-            app.processEvents()
+            # Wait in the event loop, as the app does: a processEvents() spin would keep
+            # the GIL busy on this thread and slow the save thread down.
+            waiting = QEventLoop()
+            model.order_saved.connect(waiting.quit)
+            QTimer.singleShot(50, waiting.quit)
+            if len(saved) <= step:
+                waiting.exec()
+            model.order_saved.disconnect(waiting.quit)
         saves.append(saved[step] - begin)
     rss_kb = peak_kb = 0
     with open("/proc/self/status") as status:

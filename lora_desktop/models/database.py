@@ -177,15 +177,17 @@ class Database:
         )
         self._checkpointer: threading.Thread | None = None
         self._stop_checkpoints = threading.Event()
+        self._written = threading.Event()  # a write unit committed: checkpoint soon
 
     def start_checkpoints(self, interval: float = CHECKPOINT_INTERVAL_S) -> bool:
         """Copy the write-ahead log into the SQLite file from a background thread.
 
         Otherwise SQLite does it in whichever commit takes the log past 1,000 pages,
         and that commit (a drag's order, a batch of hash results) takes tens of
-        milliseconds longer. A passive checkpoint never waits for readers or
-        writers; the automatic one stays as a backstop. For a long-running process
-        (the window); False, nothing started, for a server database or if running.
+        milliseconds longer. Here a passive checkpoint (it never waits for readers
+        or writers) follows each write unit, so the log rarely reaches that size; the
+        automatic one stays as a backstop. For a long-running process (the window);
+        False, nothing started, for a server database or if already running.
         """
         if self.path is None or self._checkpointer is not None:
             return False
@@ -197,7 +199,11 @@ class Database:
         return True
 
     def _checkpoint_loop(self, interval: float) -> None:
-        while not self._stop_checkpoints.wait(interval):
+        while True:
+            self._written.wait(interval)  # right after a commit, else now and then
+            self._written.clear()
+            if self._stop_checkpoints.is_set():
+                return
             try:
                 with self.engine.connect() as connection:
                     connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
@@ -230,11 +236,14 @@ class Database:
         """A unit of work: committed if the block ends normally, rolled back otherwise."""
         with self._write() as session, session.begin():
             yield session
+        if self._checkpointer is not None:
+            self._written.set()
 
     def dispose(self) -> None:
         """Stop background checkpoints, close every pooled connection."""
         if self._checkpointer is not None:
             self._stop_checkpoints.set()
+            self._written.set()
             self._checkpointer.join(timeout=5)
             self._checkpointer = None
         self.engine.dispose()

@@ -80,6 +80,22 @@ def save_order(lib: Library, ids: Sequence[str], *, publish: bool = True) -> lis
     return list(changed)
 
 
+def warm_up(lib: Library) -> None:
+    """Make the next ``save_order`` as fast as the ones after it; changes nothing.
+
+    A process's first save also compiles its statements and reads every live
+    ``(id, ordinal)`` from disk into the connection's cache: half as long again at
+    10,000 rows. This does both (a range update that matches no row) on the calling
+    thread; the window runs it on its save thread after the first paint.
+    """
+    with lib.db.write() as session:
+        connection = session.connection()
+        connection.execute(
+            select(Adapter.id, Adapter.ordinal).where(Adapter.deleted_at.is_(None))
+        ).all()
+        _shift_ordinals(connection, _Shift((), first=1, last=0, delta=0))  # no row matches
+
+
 @dataclass(frozen=True)
 class _Shift:
     """A block of adapters whose ordinals ``first..last`` all move by ``delta``."""

@@ -485,6 +485,10 @@ class AdapterListModel(QAbstractTableModel):
         """Whether a drag's new order is still being written."""
         return self._saver.saving
 
+    def warm_up_saves(self) -> None:
+        """Prepare the first drag's save in the background (after the first paint)."""
+        self._saver.warm_up()
+
     def _save_order(self, moved: int) -> bool:
         """Save the full order shown, in the background; the rows already show it."""
         order = [r.id for r in self._rows]
@@ -493,6 +497,7 @@ class AdapterListModel(QAbstractTableModel):
         return True
 
     def _on_saver_saved(self, order: list[str], changed: list[str]) -> None:
+        self.order_saved.emit(len(changed))  # in the database; the rows follow below
         if changed:
             # Our own change set comes back through the broadcast: no reload for it.
             self._own_reorder = (self._own_reorder or frozenset()) | frozenset(changed)
@@ -507,7 +512,6 @@ class AdapterListModel(QAbstractTableModel):
         if self._reload_after_save and not self._saver.saving:
             self._reload_after_save = False
             self.reload_in_background()
-        self.order_saved.emit(len(changed))
 
     def _on_saver_failed(self, message: str) -> None:
         """The save was refused: say so and show the order the library has."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QMessageBox
 
@@ -22,6 +22,7 @@ from lora_desktop.ui.dangerous_confirm import ask_activate_dangerous
 from lora_desktop.ui.duplicates_dialog import DuplicatesDialog
 from lora_desktop.ui.first_paint import FirstPaint
 from lora_desktop.ui.hash_progress import HashController, HashProgressWidget
+from lora_desktop.ui.idle_start import WhenIdle
 from lora_desktop.ui.thumbnails import InlineLookup, ThumbnailLoader
 
 if TYPE_CHECKING:
@@ -30,7 +31,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 LIBRARY_MENU = "&Library"
-START_HASH_DELAY_MS = 2000
+START_HASH_IDLE_MS = 2000
 """Start-up hashing begins this long after the first paint."""
 
 
@@ -90,11 +91,15 @@ class InspectionFeatures(QObject):
         self.hashing.failed.connect(self._on_hashing_failed)
         # Thumbnails and start-up hashing begin once the list has painted.
         self._first_paint = FirstPaint(window.list_view.viewport(), self._on_first_paint, self)
+        self._hash_when_idle = WhenIdle(
+            self._on_start_hash_timeout, self, idle_ms=START_HASH_IDLE_MS
+        )
 
     def _on_first_paint(self) -> None:
         self.start()
-        # Hashing waits a little longer: the artist's first seconds stay fluid.
-        QTimer.singleShot(START_HASH_DELAY_MS, self, self._on_start_hash_timeout)
+        # Hashing waits for the artist's first pause of START_HASH_IDLE_MS: the first
+        # seconds of typing and dragging stay fluid.
+        self._hash_when_idle.start()
 
     def start(self) -> None:
         """Show thumbnails and hash what is pending (normally right after the first paint)."""
@@ -111,6 +116,7 @@ class InspectionFeatures(QObject):
     def shutdown(self) -> None:
         """Cancel hashing and drop thumbnail work (before the library closes)."""
         self._first_paint.cancel()
+        self._hash_when_idle.cancel()
         self.hashing.shutdown()
         self.thumbnails.shutdown()
         if self.duplicates_dialog is not None:

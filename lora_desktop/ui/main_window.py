@@ -34,6 +34,7 @@ from lora_desktop.ui.delete_command import DeleteAdaptersCommand
 from lora_desktop.ui.deliveries_wiring import DeliveryFeatures
 from lora_desktop.ui.detail_editor import DetailEditor
 from lora_desktop.ui.drop_import import FileDropFilter, ImportController
+from lora_desktop.ui.first_paint import FirstPaint
 from lora_desktop.ui.import_report import ImportReportDialog, summary_text
 from lora_desktop.ui.inspection_wiring import InspectionFeatures
 from lora_desktop.ui.instance_lock import acquire_library_lock
@@ -99,6 +100,7 @@ class MainWindow(QMainWindow):
         self._refresh_tags()
         self._refresh_counts()
         self.compose_panel.schedule_refresh()  # after the first paint
+        self._warm_saves = FirstPaint(self.list_view.viewport(), self.model.warm_up_saves, self)
 
         self.bridge = LibraryBridge(library, self)
         self.bridge.changed.connect(self._on_bridge_changed)
@@ -368,6 +370,7 @@ class MainWindow(QMainWindow):
         if self._closed:
             return
         self._closed = True
+        self._warm_saves.cancel()
         self._changes_timer.stop()
         self.compose_panel.cancel_refresh()
         self.bridge.detach()

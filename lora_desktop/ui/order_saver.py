@@ -15,7 +15,7 @@ from PySide6.QtCore import QObject, Signal
 
 from lora_desktop.services.errors import DomainError
 from lora_desktop.services.library import Library
-from lora_desktop.services.ordering import save_order
+from lora_desktop.services.ordering import save_order, warm_up
 from lora_desktop.ui.call_pool import CallPool
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,11 @@ class OrderSaver(QObject):
             lambda changed: self._on_pool_saved(order, changed),
             self._on_pool_failed,
         )
+
+    def warm_up(self) -> None:
+        """Prepare the first save on the save thread (statements, cache), changing nothing."""
+        library = self._library
+        self._pool.call(lambda: warm_up(library), _ignore, _ignore)
 
     def _on_pool_saved(self, order: list[str], changed: list[str]) -> None:
         self._saving = False

@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QFileDialog, QLabel
 
 from lora_desktop.ui.first_paint import FirstPaint
+from lora_desktop.ui.idle_start import WhenIdle
 from lora_desktop.ui.inspection_wiring import library_menu
 from lora_desktop.ui.watch_bridge import WatchBridge
 
@@ -58,18 +59,22 @@ class WatchFeatures(QObject):
         self.bridge.message.connect(self._on_bridge_message)
         window.bridge.changed.connect(self._on_library_changed)
         self._refresh_label()
-        # The list's first paint starts watching (never before).
-        self._first_paint = FirstPaint(window.list_view.viewport(), self.start, self)
+        # Watching starts after the list's first paint (never before), at the artist's
+        # first pause: the start-up reconcile reads and stats every row.
+        self._idle = WhenIdle(self.start, self)
+        self._first_paint = FirstPaint(window.list_view.viewport(), self._idle.start, self)
 
     def start(self) -> None:
         """Start the watcher and the start-up reconcile, in the background."""
         if not self._window.is_closed:
             self._first_paint.cancel()
+            self._idle.cancel()
             self.bridge.start()
 
     def shutdown(self) -> None:
         """Stop the watcher and its work (before the library closes)."""
         self._first_paint.cancel()
+        self._idle.cancel()
         self.bridge.shutdown()
         if self.dialog is not None:
             self.dialog.close()
