@@ -15,16 +15,7 @@ from lora_desktop.models import migrate
 from lora_desktop.models.base import Base
 from lora_desktop.services import deliveries, targets
 from lora_desktop.services.library import open_library
-
-
-def _at(db_path: Path, revision: str) -> None:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(f"sqlite:///{db_path}")
-    config = migrate.alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-    engine.dispose()
+from tests.integration.migration_helpers import library_at
 
 
 def test_after_upgrade_the_models_and_the_schema_agree(db_path: Path) -> None:
@@ -39,7 +30,7 @@ def test_after_upgrade_the_models_and_the_schema_agree(db_path: Path) -> None:
 
 
 def test_a_0002_library_keeps_its_jobs_and_gains_targets(db_path: Path) -> None:
-    _at(db_path, "0002")
+    library_at(db_path, "0002")
     raw = sqlite3.connect(db_path)
     with raw:
         raw.execute(
@@ -72,7 +63,7 @@ def test_a_0002_library_keeps_its_jobs_and_gains_targets(db_path: Path) -> None:
 
 
 def test_0003_downgrades_to_0002(db_path: Path) -> None:
-    _at(db_path, "0003")
+    library_at(db_path, "0003")
     engine = create_engine(f"sqlite:///{db_path}")
     config = migrate.alembic_config()
     with engine.begin() as connection:

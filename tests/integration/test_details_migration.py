@@ -7,24 +7,15 @@ import json
 import sqlite3
 from pathlib import Path
 
-from alembic import command
-from sqlalchemy import create_engine
-
-from lora_desktop.models import migrate
 from lora_desktop.services import adapters
 from lora_desktop.services.library import open_library
+from tests.integration.migration_helpers import library_at
 
 KOHYA = {"ss_output_name": "foo", "ss_tag_frequency": json.dumps({"1_foo": {"red": 3}})}
 
 
 def _library_at_0004(db_path: Path) -> None:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(f"sqlite:///{db_path}")
-    config = migrate.alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0004")
-    engine.dispose()
+    library_at(db_path, "0004")
     raw = sqlite3.connect(db_path)
     with raw:
         for n, (name, metadata) in enumerate([("foo", KOHYA), ("bar", None)]):

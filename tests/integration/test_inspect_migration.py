@@ -6,15 +6,14 @@ import sqlite3
 import warnings
 from pathlib import Path
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import create_engine
 
 from lora_desktop.models import migrate
 from lora_desktop.models.base import Base
 from lora_desktop.services import adapters
 from lora_desktop.services.library import open_library
+from tests.integration.migration_helpers import library_at
 
 
 def test_after_upgrade_the_models_and_the_schema_agree(db_path: Path) -> None:
@@ -30,13 +29,7 @@ def test_after_upgrade_the_models_and_the_schema_agree(db_path: Path) -> None:
 
 
 def _library_at_0001(db_path: Path) -> None:
-    db_path.parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(f"sqlite:///{db_path}")
-    config = migrate.alembic_config()
-    with engine.begin() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, "0001")
-    engine.dispose()
+    library_at(db_path, "0001")
     raw = sqlite3.connect(db_path)
     with raw:
         raw.execute(
