@@ -10,13 +10,11 @@ library's change broadcast (``apply_changes``).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from PySide6.QtCore import (
     QAbstractTableModel,
-    QByteArray,
-    QMimeData,
     QModelIndex,
     QPersistentModelIndex,
     Qt,
@@ -24,11 +22,22 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QBrush, QColor
 
-from lora_desktop.models.schemas import AdapterOut, AdapterRow
+from lora_desktop.models.schemas import AdapterRow
 from lora_desktop.services import adapters as adapter_service
-from lora_desktop.services.convert import search_text
-from lora_desktop.services.errors import DomainError, NotFound
-from lora_desktop.services.library import ChangeSet, Library
+from lora_desktop.services.errors import DomainError
+from lora_desktop.services.library import Library
+from lora_desktop.ui.adapter_reorder import ReorderMixin
+from lora_desktop.ui.adapter_rows import (
+    COL_NAME,
+    COL_PREVIEW,
+    COL_STATUS,
+    COL_TAGS,
+    COL_WEIGHT,
+    HEADERS,
+    format_weight,
+    row_from_adapter,
+)
+from lora_desktop.ui.adapter_rows_sync import RowsSyncMixin
 from lora_desktop.ui.call_pool import CallPool
 from lora_desktop.ui.file_status_look import status_data
 from lora_desktop.ui.order_saver import OrderSaver
@@ -42,14 +51,6 @@ SEARCH_TEXT_ROLE = Qt.ItemDataRole.UserRole + 2
 TAGS_ROLE = Qt.ItemDataRole.UserRole + 3
 ACTIVE_ROLE = Qt.ItemDataRole.UserRole + 4
 
-MIME_IDS = "application/x-lora-desktop-ids"
-
-COL_NAME, COL_WEIGHT, COL_TAGS, COL_STATUS, COL_PREVIEW = range(5)
-HEADERS = ("Name", "Weight", "Tags", "File", "")
-"""The preview column is last in the model; the view shows it first."""
-
-# Beyond this many updated ids one reload is cheaper than one query each.
-_PER_ROW_REFRESH_LIMIT = 200
 _MISSING_BRUSH = QBrush(QColor("#c0392b"))
 
 Index = QModelIndex | QPersistentModelIndex
@@ -68,52 +69,7 @@ _CHECK = Qt.ItemDataRole.CheckStateRole
 _DECORATION = Qt.ItemDataRole.DecorationRole
 
 
-def format_weight(weight: float) -> str:
-    """A weight as the token writes it: at most 3 decimals, trailing zeros dropped.
-
-    The same rule as ``services.compose.format_weight`` (a test pins them equal);
-    importing that module here would pull in the delivery runners before the
-    list first paints.
-    """
-    text = f"{round(weight, 3):.3f}".rstrip("0").rstrip(".")
-    return "0" if text in ("-0", "") else text
-
-
-def row_from_adapter(adapter: AdapterOut) -> AdapterRow:
-    """The list's view of a full adapter (what ``list_rows`` would return for it)."""
-    return AdapterRow(
-        id=adapter.id,
-        name=adapter.name,
-        version=adapter.version,
-        tags=tuple(adapter.tags),
-        trigger_words=tuple(adapter.trigger_words),
-        weight=adapter.weight,
-        active=adapter.active,
-        ordinal=adapter.ordinal,
-        file_status=adapter.file_status,
-        search_text=search_text(adapter.name, adapter.version, adapter.tags, adapter.trigger_words),
-        base_model=adapter.base_model,
-        sha256=adapter.sha256,
-        preview_path=adapter.preview_path,
-        dangerous=adapter.dangerous,
-        incomplete=adapter.incomplete,
-    )
-
-
-def encode_ids(ids: Iterable[str]) -> QByteArray:
-    """The private MIME payload: ids, one per line."""
-    return QByteArray("\n".join(ids).encode("utf-8"))
-
-
-def decode_ids(data: QMimeData) -> list[str]:
-    """The ids of a private MIME payload (empty if absent)."""
-    if not data.hasFormat(MIME_IDS):
-        return []
-    raw = bytes(data.data(MIME_IDS).data()).decode("utf-8", errors="replace")
-    return [line for line in raw.split("\n") if line]
-
-
-class AdapterListModel(QAbstractTableModel):
+class AdapterListModel(ReorderMixin, RowsSyncMixin, QAbstractTableModel):
     """Every live adapter, in compose order, with drag-reorder saved as ordinals."""
 
     error_occurred = Signal(str)
@@ -371,253 +327,3 @@ class AdapterListModel(QAbstractTableModel):
         self._rows[position] = row
         self.generation += 1
         self.dataChanged.emit(self.index(position, 0), self.index(position, len(HEADERS) - 1))
-
-    # -- drag and drop, reordering -----------------------------------------
-
-    def supportedDropActions(self) -> Qt.DropAction:
-        """QAbstractItemModel.supportedDropActions: rows only move."""
-        return Qt.DropAction.MoveAction
-
-    def supportedDragActions(self) -> Qt.DropAction:
-        """QAbstractItemModel.supportedDragActions: rows only move."""
-        return Qt.DropAction.MoveAction
-
-    def mimeTypes(self) -> list[str]:
-        """QAbstractItemModel.mimeTypes: our private id list."""
-        return [MIME_IDS]
-
-    def mimeData(self, indexes: Sequence[QModelIndex]) -> QMimeData:
-        """QAbstractItemModel.mimeData: the dragged rows' ids, in list order."""
-        rows = sorted({i.row() for i in indexes if i.isValid()})
-        data = QMimeData()
-        data.setData(MIME_IDS, encode_ids(self._rows[r].id for r in rows))
-        return data
-
-    def canDropMimeData(
-        self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Index
-    ) -> bool:
-        """QAbstractItemModel.canDropMimeData: our ids, moved."""
-        return data.hasFormat(MIME_IDS) and action == Qt.DropAction.MoveAction
-
-    def dropMimeData(
-        self, data: QMimeData, action: Qt.DropAction, row: int, column: int, parent: Index
-    ) -> bool:
-        """QAbstractItemModel.dropMimeData: move the dropped ids before ``row`` and save."""
-        if action == Qt.DropAction.IgnoreAction:
-            return True
-        if not self.canDropMimeData(data, action, row, column, parent):
-            return False
-        if parent.isValid():  # dropped onto a row: before it
-            row = parent.row()
-        if row < 0 or row > len(self._rows):
-            row = len(self._rows)
-        return self.move_ids(decode_ids(data), row)
-
-    def moveRows(
-        self,
-        sourceParent: Index,
-        sourceRow: int,
-        count: int,
-        destinationParent: Index,
-        destinationChild: int,
-    ) -> bool:
-        """QAbstractItemModel.moveRows: move a block of rows and save the new order."""
-        size = len(self._rows)
-        if (
-            sourceParent.isValid()
-            or destinationParent.isValid()
-            or count <= 0
-            or sourceRow < 0
-            or sourceRow + count > size
-            or not 0 <= destinationChild <= size
-            or sourceRow <= destinationChild <= sourceRow + count  # a no-op
-        ):
-            return False
-        if not self.beginMoveRows(
-            QModelIndex(), sourceRow, sourceRow + count - 1, QModelIndex(), destinationChild
-        ):
-            return False
-        block = self._rows[sourceRow : sourceRow + count]
-        del self._rows[sourceRow : sourceRow + count]
-        insert_at = destinationChild - count if destinationChild > sourceRow else destinationChild
-        self._rows[insert_at:insert_at] = block
-        self._positions = None
-        self.generation += 1
-        self.endMoveRows()
-        return self._save_order(count)
-
-    def move_ids(self, ids: Sequence[str], destination: int) -> bool:
-        """Move the rows of ``ids`` (kept in list order) to sit before ``destination``.
-
-        ``destination`` counts rows before the move (``rowCount()`` means the end),
-        so a filtered view can pass its visible neighbour's row. The new order is
-        saved in the background (``order_saved`` says when).
-        """
-        moving = {i for i in ids if self.row_of(i) >= 0}
-        if not moving:
-            return False
-        destination = max(0, min(destination, len(self._rows)))
-        kept = [r for r in self._rows if r.id not in moving]
-        block = [r for r in self._rows if r.id in moving]
-        insert_at = sum(1 for r in self._rows[:destination] if r.id not in moving)
-        new_rows = kept[:insert_at] + block + kept[insert_at:]
-        if [r.id for r in new_rows] == [r.id for r in self._rows]:
-            return False
-        self._relayout(new_rows)
-        return self._save_order(len(block))
-
-    def _relayout(self, new_rows: list[AdapterRow]) -> None:
-        """Show ``new_rows`` (same ids, new order), keeping selection and current row."""
-        self.layoutAboutToBeChanged.emit()
-        new_position = {r.id: i for i, r in enumerate(new_rows)}
-        old_indexes = self.persistentIndexList()
-        new_indexes = [
-            self.index(new_position[self._rows[i.row()].id], i.column()) for i in old_indexes
-        ]
-        self._rows = new_rows
-        self._positions = new_position
-        self.generation += 1
-        self.changePersistentIndexList(old_indexes, new_indexes)
-        self.layoutChanged.emit()
-
-    @property
-    def saving(self) -> bool:
-        """Whether a drag's new order is still being written."""
-        return self._saver.saving
-
-    def warm_up_saves(self) -> None:
-        """Prepare the first drag's save in the background (after the first paint)."""
-        self._saver.warm_up()
-
-    def _save_order(self, moved: int) -> bool:
-        """Save the full order shown, in the background; the rows already show it."""
-        order = [r.id for r in self._rows]
-        log.debug("moved %d of %d rows; saving the order", moved, len(order))
-        self._saver.save(order)
-        return True
-
-    def _on_saver_saved(self, order: list[str], changed: list[str]) -> None:
-        self.order_saved.emit(len(changed))  # in the database; the rows follow below
-        if changed:
-            # Our own change set comes back through the broadcast: no reload for it.
-            self._own_reorder = (self._own_reorder or frozenset()) | frozenset(changed)
-            saved_at = {adapter_id: n for n, adapter_id in enumerate(order)}
-            for adapter_id in changed:
-                position = self.row_of(adapter_id)
-                if position >= 0:
-                    row = self._rows[position]
-                    self._rows[position] = row._replace(ordinal=saved_at[adapter_id])
-            self.generation += 1
-            self._library.publish(ChangeSet(updated=tuple(changed), reordered=True))
-        if self._reload_after_save and not self._saver.saving:
-            self._reload_after_save = False
-            self.reload_in_background()
-
-    def _on_saver_failed(self, message: str) -> None:
-        """The save was refused: say so and show the order the library has."""
-        self._reload_after_save = False
-        self.error_occurred.emit(message)
-        self.reload_in_background()
-
-    # -- the library's change broadcast -------------------------------------
-
-    def apply_changes(self, changes: ChangeSet) -> None:
-        """Bring the rows up to date after a change (on the GUI thread)."""
-        own = self._own_reorder
-        self._own_reorder = None
-        if (
-            own is not None
-            and changes.reordered
-            and not changes.added
-            and not changes.removed
-            and set(changes.updated) <= own
-        ):
-            return  # the echo of our own drag: the rows already show it
-        if changes.added or changes.reordered:
-            self.reload()
-            return
-        if len(changes.updated) > _PER_ROW_REFRESH_LIMIT:
-            self.reload_in_background()
-            return
-        for adapter_id in changes.removed:
-            self._remove(adapter_id)
-        for adapter_id in changes.updated:
-            try:
-                out = adapter_service.get(self._library, adapter_id)
-            except NotFound:
-                self._remove(adapter_id)
-                continue
-            self._replace(row_from_adapter(out))
-
-    def _remove(self, adapter_id: str) -> None:
-        position = self.row_of(adapter_id)
-        if position < 0:
-            return
-        self.beginRemoveRows(QModelIndex(), position, position)
-        del self._rows[position]
-        self._positions = None
-        self.generation += 1
-        self.endRemoveRows()
-
-    def reload_in_background(self) -> None:
-        """Reload every row off the GUI thread; the rows are applied when they arrive.
-
-        A local change made meanwhile (a newer generation) makes it load again, so
-        stale rows never overwrite newer ones.
-        """
-        if self._loader.busy:
-            self._reload_again = True
-            return
-        generation = self.generation
-        library = self._library
-        self._loader.call(
-            lambda: adapter_service.list_rows(library),
-            lambda rows: self._on_rows_loaded(rows, generation),
-            self._on_rows_failed,
-        )
-
-    def _on_rows_loaded(self, rows: list[AdapterRow], generation: int) -> None:
-        if self._reload_again or generation != self.generation:
-            self._reload_again = False
-            self.reload_in_background()
-            return
-        self._apply_rows(rows)
-
-    def _on_rows_failed(self, error: Exception) -> None:
-        log.error("could not reload the adapter list: %s", error)
-
-    def shutdown(self) -> None:
-        """Finish saving the order, stop background reloads; before the library closes."""
-        self._loader.shutdown(drop_queued=True)
-        self._saver.shutdown(timeout_ms=2000)
-
-    def reload(self) -> None:
-        """Reload every row now, with the least disruptive signal that fits the change."""
-        self._apply_rows(adapter_service.list_rows(self._library))
-
-    def _apply_rows(self, new_rows: list[AdapterRow]) -> None:
-        if self._saver.saving:
-            # Rows read before our order is written would undo the drag on screen:
-            # read them again once it is.
-            self._reload_after_save = True
-            return
-        old_ids = [r.id for r in self._rows]
-        new_ids = [r.id for r in new_rows]
-        if new_ids == old_ids:
-            changed = [
-                i for i, (a, b) in enumerate(zip(self._rows, new_rows, strict=True)) if a != b
-            ]
-            self._rows = new_rows
-            self.generation += 1
-            if changed:
-                last = len(HEADERS) - 1
-                self.dataChanged.emit(self.index(changed[0], 0), self.index(changed[-1], last))
-            return
-        if set(new_ids) == set(old_ids):
-            self._relayout(new_rows)
-            return
-        self.beginResetModel()
-        self._rows = new_rows
-        self._positions = None
-        self.generation += 1
-        self.endResetModel()

@@ -9,14 +9,8 @@ from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
-from lora_desktop.ui.adapter_list_model import (
-    COL_NAME,
-    COL_PREVIEW,
-    COL_STATUS,
-    COL_TAGS,
-    COL_WEIGHT,
-    ID_ROLE,
-)
+from lora_desktop.ui.adapter_list_model import ID_ROLE
+from lora_desktop.ui.adapter_rows import COL_NAME, COL_PREVIEW, COL_STATUS, COL_TAGS, COL_WEIGHT
 from lora_desktop.ui.thumbnails import LIST_SIZE
 
 log = logging.getLogger(__name__)

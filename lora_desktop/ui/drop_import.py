@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QWidget
 
 from lora_desktop.models.schemas import RegisterEntry, RegisterReport
 from lora_desktop.services.library import Library
-from lora_desktop.ui.adapter_list_model import MIME_IDS
+from lora_desktop.ui.adapter_rows import MIME_IDS
 from lora_desktop.ui.workers import JobRunner, ProgressReport, StopCheck
 
 log = logging.getLogger(__name__)

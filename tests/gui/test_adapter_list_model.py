@@ -12,15 +12,8 @@ from lora_desktop.services import adapters
 from lora_desktop.services.library import Library, open_library
 from lora_desktop.services.registration import register_many
 from lora_desktop.ui.adapter_filter import AdapterFilterProxy
-from lora_desktop.ui.adapter_list_model import (
-    COL_NAME,
-    COL_TAGS,
-    COL_WEIGHT,
-    ID_ROLE,
-    MIME_IDS,
-    AdapterListModel,
-    encode_ids,
-)
+from lora_desktop.ui.adapter_list_model import ID_ROLE, AdapterListModel
+from lora_desktop.ui.adapter_rows import COL_NAME, COL_TAGS, COL_WEIGHT, MIME_IDS, encode_ids
 from tests.conftest import make_lora
 
 pytestmark = pytest.mark.gui
@@ -224,7 +217,7 @@ def test_model_follows_library_changes(filled: Library, lora_dir: Path, qtbot: Q
 @pytest.mark.parametrize("weight", [0.75, 1.0, 1 / 3, -0.5, 0.0, -0.0004, 2.0005, 10.0])
 def test_weight_column_writes_weights_like_the_token(weight: float) -> None:
     from lora_desktop.services.compose import format_weight as token_weight
-    from lora_desktop.ui.adapter_list_model import format_weight
+    from lora_desktop.ui.adapter_rows import format_weight
 
     assert format_weight(weight) == token_weight(weight)
 

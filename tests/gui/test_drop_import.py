@@ -129,7 +129,7 @@ def test_drop_of_own_row_drag_is_not_an_import(
     from PySide6.QtGui import QDragEnterEvent
     from PySide6.QtWidgets import QApplication
 
-    from lora_desktop.ui.adapter_list_model import MIME_IDS
+    from lora_desktop.ui.adapter_rows import MIME_IDS
 
     window = open_window()
     data = QMimeData()

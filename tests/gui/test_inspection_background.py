@@ -17,7 +17,7 @@ from lora_desktop.services import adapters
 from lora_desktop.services.inspect.hash_service import hash_pending
 from lora_desktop.services.library import Library
 from lora_desktop.services.registration import register_many
-from lora_desktop.ui.adapter_list_model import COL_NAME
+from lora_desktop.ui.adapter_rows import COL_NAME
 from lora_desktop.ui.main_window import MainWindow
 from tests.gui.inspection_helpers import (
     build_window,

@@ -12,7 +12,7 @@ from pytestqt.qtbot import QtBot
 from lora_desktop.services import adapters
 from lora_desktop.services.library import Library
 from lora_desktop.services.registration import register_many
-from lora_desktop.ui.adapter_list_model import COL_PREVIEW
+from lora_desktop.ui.adapter_rows import COL_PREVIEW
 from lora_desktop.ui.thumbnails import LIST_SIZE, cache_key, default_cache_folder, make_thumbnail
 from tests.gui.inspection_helpers import (
     build_window,

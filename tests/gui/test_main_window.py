@@ -15,7 +15,7 @@ from lora_desktop.services import adapters
 from lora_desktop.services.errors import DomainError
 from lora_desktop.services.library import Library, open_library
 from lora_desktop.services.registration import register_many
-from lora_desktop.ui.adapter_list_model import COL_NAME, COL_TAGS
+from lora_desktop.ui.adapter_rows import COL_NAME, COL_TAGS
 from lora_desktop.ui.instance_lock import LibraryAlreadyOpen
 from lora_desktop.ui.main_window import MainWindow
 from tests.conftest import make_lora
