@@ -74,6 +74,17 @@ def _left() -> Any:
     return Qt.MouseButton.LeftButton
 
 
+HOLD_WHILE_FLAG = (
+    "import os, sys, time\n"
+    "open(sys.argv[2], 'a').write('run\\n')\n"
+    "while os.path.exists(sys.argv[1]):\n"
+    "    time.sleep(0.02)\n"
+    "print('done')\n"
+)
+"""A CLI program (args: flag file, log file): notes its run in the log, waits while the
+flag file exists, prints ``done``."""
+
+
 def python_program(code: str) -> list[str]:
     """An argument vector running ``code`` with this Python."""
     return [sys.executable, "-c", code]

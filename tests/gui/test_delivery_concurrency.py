@@ -13,6 +13,7 @@ from lora_desktop.ui.delivery_pool import DEFAULT_CONCURRENCY, KEY_CONCURRENCY
 from lora_desktop.ui.settings import app_settings
 from tests.gui.conftest import WindowFactory
 from tests.gui.delivery_helpers import (
+    HOLD_WHILE_FLAG,
     WAIT_MS,
     add_target,
     fast_deliveries,  # noqa: F401  (a fixture)
@@ -24,14 +25,6 @@ from tests.gui.delivery_helpers import (
 )
 
 pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("fast_deliveries")]
-
-# Notes its run, then waits while the flag file exists.
-HOLD = (
-    "import os, sys, time\n"
-    "open(sys.argv[2], 'a').write('run\\n')\n"
-    "while os.path.exists(sys.argv[1]):\n"
-    "    time.sleep(0.02)\n"
-)
 
 
 def _runs(path: Path) -> int:
@@ -51,7 +44,7 @@ def test_deliveries_at_once_applies_to_the_running_pool_and_survives_a_new_windo
 
     spin.setValue(1)
     assert pool.max_threads == 1
-    add_target(window, "slow", "cli", argv=[*python_program(HOLD), str(flag), str(runs)])
+    add_target(window, "slow", "cli", argv=[*python_program(HOLD_WHILE_FLAG), str(flag), str(runs)])
     ids = []
     for text in ("first", "second"):
         set_prompt(qtbot, window, text)

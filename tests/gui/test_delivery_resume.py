@@ -3,9 +3,6 @@ and the app process exits 0 within 5 s while a delivery runs."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 import time
 from pathlib import Path
@@ -18,6 +15,7 @@ from lora_desktop.services.library import open_library
 from tests.conftest import ScriptedServer
 from tests.gui.conftest import WindowFactory
 from tests.gui.delivery_helpers import (
+    HOLD_WHILE_FLAG,
     WAIT_MS,
     add_target,
     fast_deliveries,  # noqa: F401  (a fixture)
@@ -27,17 +25,9 @@ from tests.gui.delivery_helpers import (
     set_prompt,
     wait_status,
 )
+from tests.gui.process_helpers import run_until_closed
 
 pytestmark = [pytest.mark.gui, pytest.mark.usefixtures("fast_deliveries")]
-
-# Waits while the flag file exists (the first run), else ends at once (after reopening).
-WAIT_WHILE_FLAG = (
-    "import os, sys, time\n"
-    "open(sys.argv[2], 'a').write('run\\n')\n"
-    "while os.path.exists(sys.argv[1]):\n"
-    "    time.sleep(0.05)\n"
-    "print('done')\n"
-)
 
 
 def test_jobs_pending_when_the_app_closed_run_after_reopening(
@@ -66,7 +56,7 @@ def test_closing_mid_delivery_keeps_the_jobs_and_the_next_start_finishes_them(
     flag.touch()
     runs = tmp_path / "runs"
     window = ready_window(qtbot, open_window)
-    add_target(window, "slow", "cli", argv=[*python_program(WAIT_WHILE_FLAG), str(flag), str(runs)])
+    add_target(window, "slow", "cli", argv=[*python_program(HOLD_WHILE_FLAG), str(flag), str(runs)])
     ids = []
     for text in ("first", "second", "third"):  # two run (pool of 2), one waits its turn
         set_prompt(qtbot, window, text)
@@ -128,37 +118,18 @@ def test_the_process_exits_zero_within_five_seconds_while_a_delivery_runs(
     flag.touch()
     lib = open_library(db_path)
     try:
-        argv = [*python_program(WAIT_WHILE_FLAG), str(flag), str(tmp_path / "runs")]
+        argv = [*python_program(HOLD_WHILE_FLAG), str(flag), str(tmp_path / "runs")]
         targets.create_target(lib, {"name": "slow", "mode": "cli", "config": {"argv": argv}})
     finally:
         lib.close()
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "cfg"))
     settings = tmp_path / "cfg" / "lora-desktop"
     settings.mkdir(parents=True)
     (settings / "lora-desktop.ini").write_text("[compose]\nprefix=close while sending\n")
-    with subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, str(db_path)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    ) as process:
-        assert process.stdout is not None
-        assert process.stderr is not None
-        try:
-            line = process.stdout.readline()
-            started = time.monotonic()
-            status = process.wait(timeout=10)
-            elapsed = time.monotonic() - started
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        stderr = process.stderr.read()
-    assert line.strip() == "closing", stderr
-    assert status == 0, stderr
-    assert elapsed < 5.0
-    assert "Traceback" not in stderr
+    closed = run_until_closed(SCRIPT, [str(db_path)], tmp_path / "cfg")
+    assert closed.line == "closing", closed.stderr
+    assert closed.status == 0, closed.stderr
+    assert closed.seconds < 5.0
+    assert "Traceback" not in closed.stderr
     lib = open_library(db_path)
     try:
         (job,) = deliveries.list_jobs(lib)

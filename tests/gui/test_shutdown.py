@@ -18,6 +18,7 @@ from lora_desktop.app import create_main_window
 from lora_desktop.services import adapters
 from lora_desktop.services.library import open_library
 from tests.gui.conftest import WindowFactory, drop_urls
+from tests.gui.process_helpers import run_until_closed
 
 pytestmark = pytest.mark.gui
 
@@ -106,30 +107,11 @@ SCRIPT = textwrap.dedent(
 def test_process_exits_zero_within_five_seconds_during_import(
     big_folder: Path, db_path: Path, tmp_path: Path
 ) -> None:
-    env = dict(os.environ, QT_QPA_PLATFORM="offscreen", XDG_CONFIG_HOME=str(tmp_path / "cfg"))
-    with subprocess.Popen(
-        [sys.executable, "-c", SCRIPT, str(db_path), str(big_folder)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
-    ) as process:
-        assert process.stdout is not None
-        assert process.stderr is not None
-        try:
-            line = process.stdout.readline()
-            started = time.monotonic()
-            status = process.wait(timeout=5)
-            elapsed = time.monotonic() - started
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        stderr = process.stderr.read()
-    assert line.strip() == "closing", stderr
-    assert status == 0, stderr
-    assert elapsed < 5.0
-    assert "Traceback" not in stderr
+    closed = run_until_closed(SCRIPT, [str(db_path), str(big_folder)], tmp_path / "cfg")
+    assert closed.line == "closing", closed.stderr
+    assert closed.status == 0, closed.stderr
+    assert closed.seconds < 5.0
+    assert "Traceback" not in closed.stderr
     check_intact(db_path)
 
 
