@@ -33,11 +33,14 @@ from lora_desktop.services.inspect.hashing import (
     HashResult,
     HashStopped,
     StopCheck,
+    TableChecker,
     hash_file,
 )
 from lora_desktop.services.inspect.inspection import FileInspection, inspect_file
 from lora_desktop.services.inspect.metadata import trigger_candidates
 from lora_desktop.services.inspect.safetensors_header import HeaderError
+from lora_desktop.services.inspect.table_worker import TableWorkers
+from lora_desktop.services.inspect.tensor_table import check_table
 from lora_desktop.services.library import ChangeSet, Library
 
 log = logging.getLogger(__name__)
@@ -48,6 +51,9 @@ SMALL_FILE = 4 * 1024 * 1024
 STORE_BATCH = 100
 STORE_INTERVAL_S = 0.5
 """Results are written in one transaction per this many files, or this often."""
+WORKER_MIN_TABLES = 16
+"""A run with at least this many safetensors files checks their tables in a helper
+process (starting one costs about as much as checking this many here)."""
 GIL_SWITCH_S = 0.0005
 """How long a thread may keep the GIL while another waits for it, during a hash run."""
 
@@ -80,6 +86,25 @@ def _quick_gil_handoff() -> Iterator[None]:
             _switch_users -= 1
             if _switch_users == 0:
                 sys.setswitchinterval(_switch_saved)
+
+
+@contextmanager
+def _table_checker(
+    jobs: Sequence[tuple[str, str, int]], workers: int
+) -> Iterator[TableChecker | None]:
+    """The tensor-table check for a run: in helper processes (one per hashing thread)
+    when the run has enough safetensors files to repay starting them
+    (``table_worker``); None: in this process (``check_table``)."""
+    tables = sum(1 for _id, path, _size in jobs if path.lower().endswith(".safetensors"))
+    if tables < WORKER_MIN_TABLES:
+        yield None
+        return
+    pool = TableWorkers(workers)
+    pool.start()
+    try:
+        yield pool.check
+    finally:
+        pool.close()
 
 
 HashProgress = Callable[[int, int, int, int], None]
@@ -269,18 +294,19 @@ def hash_pending(
             unwritten.clear()
         written_at = time.monotonic()
 
-    # One worker takes the smallest files first (rows fill in early); the others take
-    # the largest, but only files bigger than ``SMALL_FILE``. A small safetensors
-    # file costs mostly Python (its tensor table is checked, holding the GIL), a
-    # large one mostly hashing (GIL released): the two kinds overlap, and no two
-    # threads ever fight over the GIL for small files (it would gain nothing and
-    # make the window wait longer for it).
+    # Tables checked in helper processes (the usual case): every worker takes the
+    # smallest files first (rows fill in early), each waiting on its own helper.
+    # Checked here (a short run): one worker takes the smallest files first, the
+    # others the largest, but only files bigger than ``SMALL_FILE``. A small file's
+    # check then holds the GIL, a large file is mostly hashing (GIL released): the
+    # two kinds overlap, and no two threads fight over the GIL for small files.
     queue = deque(jobs)
     retry: list[tuple[str, str, int]] = []  # files that changed: last, they may still be written
     attempts: dict[str, int] = {}
     slots = max(1, workers)
     with (
         _quick_gil_handoff(),
+        _table_checker(jobs, slots) as table_check,
         ThreadPoolExecutor(max_workers=slots, thread_name_prefix="hash") as pool,
     ):
         running: dict[Future[HashResult], tuple[tuple[str, str, int], bool]] = {}
@@ -291,7 +317,9 @@ def hash_pending(
                 retry.clear()
             if not queue:
                 return None
-            if not any(from_small_end for _, from_small_end in running.values()):
+            if table_check is not None or not any(
+                from_small_end for _, from_small_end in running.values()
+            ):
                 return queue.popleft(), True
             if queue[-1][2] > SMALL_FILE:
                 return queue.pop(), False
@@ -300,7 +328,13 @@ def hash_pending(
         def top_up() -> None:
             while len(running) < slots and not stopping() and (taken := next_job()):
                 job, from_small_end = taken
-                future = pool.submit(hash_file, job[1], bytes_done=count, should_stop=stopping)
+                future = pool.submit(
+                    hash_file,
+                    job[1],
+                    bytes_done=count,
+                    should_stop=stopping,
+                    table_check=table_check or check_table,
+                )
                 running[future] = (job, from_small_end)
 
         while queue or retry or running:

@@ -27,12 +27,14 @@ from lora_desktop.services.inspect.safetensors_header import (
     open_regular,
     read_exact,
 )
-from lora_desktop.services.inspect.tensor_table import check_table
+from lora_desktop.services.inspect.tensor_table import TableCheck, check_table
 
 CHUNK = 4 * 1024 * 1024
 BytesDone = Callable[[int], None]
 """``bytes_done(n)``: n more bytes hashed; called on the hashing thread."""
 StopCheck = Callable[[], bool]
+TableChecker = Callable[[bytes, int], TableCheck]
+"""``check(header, data_size)``: ``tensor_table.check_table`` or a stand-in for it."""
 
 
 class FileChanged(Exception):
@@ -83,8 +85,12 @@ def hash_file(
     safetensors: bool | None = None,
     bytes_done: BytesDone | None = None,
     should_stop: StopCheck | None = None,
+    table_check: TableChecker = check_table,
 ) -> HashResult:
     """Hash ``path`` in one pass (see the module's docstring).
+
+    ``table_check`` checks the tensor table (a hash run passes a ``TableWorker``'s,
+    which runs it in a helper process).
 
     Raises:
         HeaderError: the file cannot be opened or read (missing, not a regular file).
@@ -138,7 +144,7 @@ def hash_file(
         raise FileChanged("the file changed while it was hashed")
     if header is not None:
         try:
-            incomplete = check_table(header, st.st_size - 8 - len(header)).incomplete
+            incomplete = table_check(header, st.st_size - 8 - len(header)).incomplete
         except HeaderError as exc:
             problem = exc.message
     return HashResult(
