@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import stat
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -52,6 +53,10 @@ log = logging.getLogger(__name__)
 LORA_EXTENSIONS = frozenset({".safetensors", ".pt", ".ckpt", ".pth", ".bin"})
 _LORA_ENDINGS = tuple(LORA_EXTENSIONS)
 BATCH_SIZE = 1000
+FIRST_BATCH_SIZE = 100
+"""The first batch is small: its rows are committed and shown within a moment."""
+PUBLISH_INTERVAL_S = 1.0
+"""After the first batch, new rows are announced at most this often (and at the end)."""
 
 Progress = Callable[[int, int], None]
 """``progress(done, total)``: called on the registering thread."""
@@ -237,25 +242,36 @@ def register_many(
 
     Never raises for one bad path: each gets a line in the report (added, already
     registered, or skipped with the reason). Files are committed in batches, so
-    stopping early keeps what was registered so far.
+    stopping early keeps what was registered so far. The first batch is small and
+    announced at once (``ChangeSet.added``), so the list shows rows while the rest
+    is read; later batches are announced at most once a second, and at the end.
     """
     files = expand_paths(paths)
     total = len(files)
     entries: list[RegisterEntry] = []
-    added_ids: list[str] = []
+    unannounced: list[str] = []
+    announced_at: float | None = None
     if progress:
         progress(0, total)
-    for start in range(0, total, BATCH_SIZE):
+    start = 0
+    while start < total:
         if should_stop and should_stop():
             break
-        chunk = files[start : start + BATCH_SIZE]
+        size = FIRST_BATCH_SIZE if start == 0 else BATCH_SIZE
+        chunk = files[start : start + size]
+        start += len(chunk)
         chunk_entries, chunk_ids = _register_chunk(lib, chunk)
         entries.extend(chunk_entries)
-        added_ids.extend(chunk_ids)
+        unannounced.extend(chunk_ids)
         if progress:
-            progress(min(start + BATCH_SIZE, total), total)
-    if added_ids:
-        lib.publish(ChangeSet(added=tuple(added_ids)))
+            progress(start, total)
+        now = time.monotonic()
+        if unannounced and (announced_at is None or now - announced_at >= PUBLISH_INTERVAL_S):
+            # The first rows show while the rest is read; later ones now and then.
+            lib.publish(ChangeSet(added=tuple(unannounced)))
+            unannounced, announced_at = [], now
+    if unannounced:
+        lib.publish(ChangeSet(added=tuple(unannounced)))
     return RegisterReport(entries=entries)
 
 

@@ -79,6 +79,8 @@ class AdapterListModel(ReorderMixin, RowsSyncMixin, QAbstractTableModel):
     dangerous_activation_requested = Signal(list)
     """Ids of dangerous adapters the artist tried to activate: ask, then
     ``set_active(ids, True, confirm_dangerous=True)``."""
+    rows_reloaded = Signal()
+    """Rows loaded in the background were applied (counts and tags may have changed)."""
 
     def __init__(self, library: Library, parent: Any = None) -> None:
         super().__init__(parent)

@@ -29,10 +29,15 @@ log = logging.getLogger(__name__)
 
 # Beyond this many updated ids one reload is cheaper than one query each.
 PER_ROW_REFRESH_LIMIT = 200
+# Beyond this many rows, new rows are loaded off the GUI thread (``rows_reloaded`` then).
+SYNC_RELOAD_ROWS = 2000
 
 
 class RowsSyncMixin(_Base):
-    """``apply_changes`` for the library's broadcast; ``reload`` now or in the background."""
+    """``apply_changes`` for the library's broadcast; ``reload`` now or in the background.
+
+    Rows loaded in the background are followed by ``rows_reloaded``.
+    """
 
     def apply_changes(self, changes: ChangeSet) -> None:
         """Bring the rows up to date after a change (on the GUI thread)."""
@@ -47,7 +52,10 @@ class RowsSyncMixin(_Base):
         ):
             return  # the echo of our own drag: the rows already show it
         if changes.added or changes.reordered:
-            self.reload()
+            if changes.added and len(self._rows) + len(changes.added) > SYNC_RELOAD_ROWS:
+                self.reload_in_background()  # an import's batches: the window stays fluid
+            else:
+                self.reload()
             return
         if len(changes.updated) > PER_ROW_REFRESH_LIMIT:
             self.reload_in_background()
@@ -95,6 +103,7 @@ class RowsSyncMixin(_Base):
             self.reload_in_background()
             return
         self._apply_rows(rows)
+        self.rows_reloaded.emit()
 
     def _on_rows_failed(self, error: Exception) -> None:
         log.error("could not reload the adapter list: %s", error)

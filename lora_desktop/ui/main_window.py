@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self._refresh_counts()
         self.compose_panel.schedule_refresh()  # after the first paint
         self._warm_saves = FirstPaint(self.list_view.viewport(), self.model.warm_up_saves, self)
+        self.model.rows_reloaded.connect(self._on_model_rows_reloaded)
 
         self.bridge = LibraryBridge(library, self)
         self.bridge.changed.connect(self._on_bridge_changed)
@@ -460,6 +461,12 @@ class MainWindow(QMainWindow):
         self._refresh_tags()
         self._refresh_counts()
         self.compose_panel.schedule_refresh()
+
+    def _on_model_rows_reloaded(self) -> None:
+        if not self._closed:
+            self._refresh_tags()
+            self._refresh_counts()
+            self.compose_panel.schedule_refresh()
 
     def _on_list_view_current_row_changed(
         self, current: QModelIndex, _previous: QModelIndex

@@ -9,9 +9,10 @@ import pytest
 from PySide6.QtCore import QUrl
 from pytestqt.qtbot import QtBot
 
-from lora_desktop.services import adapters
+from lora_desktop.services import adapters, registration
 from lora_desktop.services.library import Library
 from lora_desktop.services.registration import register_many
+from lora_desktop.ui import adapter_rows_sync
 from lora_desktop.ui.drop_import import NOT_LOCAL
 from tests.conftest import make_lora
 from tests.gui.conftest import WindowFactory, drop_urls
@@ -143,3 +144,28 @@ def test_drop_of_own_row_drag_is_not_an_import(
     )
     QApplication.sendEvent(window.editor, enter)
     assert not enter.isAccepted()
+
+
+def test_a_big_import_fills_the_list_in_the_background_in_batches(
+    open_window: WindowFactory,
+    library: Library,
+    lora_dir: Path,
+    qtbot: QtBot,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Scaled down: a first batch of 3 files, and "big" meaning more than 4 rows.
+    monkeypatch.setattr(registration, "FIRST_BATCH_SIZE", 3)
+    monkeypatch.setattr(adapter_rows_sync, "SYNC_RELOAD_ROWS", 4)
+    for i in range(9):
+        make_lora(lora_dir, f"set/lora_{i}")
+    window = open_window()
+    announced: list[int] = []
+    window.library.subscribe(lambda c: c.added and announced.append(len(c.added)))
+    with (
+        qtbot.waitSignal(window.model.rows_reloaded, timeout=10_000),
+        qtbot.waitSignal(window.imports.idle, timeout=10_000),
+    ):
+        drop_urls(window, [QUrl.fromLocalFile(str(lora_dir))])
+    assert announced == [3, 6]  # the first rows at once, the rest at the end
+    assert window.model.rowCount() == 9
+    assert "9 adapters" in window.counts_label.text()  # refreshed when the rows arrived

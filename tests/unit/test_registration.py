@@ -180,6 +180,7 @@ def test_register_many_reports_progress_and_can_stop(
     library: Library, lora_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(registration, "BATCH_SIZE", 2)
+    monkeypatch.setattr(registration, "FIRST_BATCH_SIZE", 2)
     for i in range(5):
         make_lora(lora_dir, f"f{i}.safetensors")
     seen: list[tuple[int, int]] = []
