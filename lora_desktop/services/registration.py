@@ -43,6 +43,7 @@ from lora_desktop.services.convert import (
     validate,
 )
 from lora_desktop.services.errors import Conflict, FileProblem, InvalidParam, ValidationFailed
+from lora_desktop.services.gil_handoff import quick_gil_handoff
 from lora_desktop.services.inspect.apply import apply_inspection
 from lora_desktop.services.inspect.inspection import inspect_file
 from lora_desktop.services.inspect.sidecars import FolderIndex, folder_listing
@@ -247,12 +248,25 @@ def register_many(
     is read; later batches are announced at most once a second, and at the end.
     """
     files = expand_paths(paths)
-    total = len(files)
     entries: list[RegisterEntry] = []
+    if progress:
+        progress(0, len(files))
+    with quick_gil_handoff():  # the window paints the first rows while the rest is read
+        _register_batches(lib, files, entries, progress, should_stop)
+    return RegisterReport(entries=entries)
+
+
+def _register_batches(
+    lib: Library,
+    files: list[str],
+    entries: list[RegisterEntry],
+    progress: Progress | None,
+    should_stop: StopCheck | None,
+) -> None:
+    """Register ``files`` batch by batch, adding their lines to ``entries``."""
+    total = len(files)
     unannounced: list[str] = []
     announced_at: float | None = None
-    if progress:
-        progress(0, total)
     start = 0
     while start < total:
         if should_stop and should_stop():
@@ -272,7 +286,6 @@ def register_many(
             unannounced, announced_at = [], now
     if unannounced:
         lib.publish(ChangeSet(added=tuple(unannounced)))
-    return RegisterReport(entries=entries)
 
 
 def _inspect_new(

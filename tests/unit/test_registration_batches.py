@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 
-from lora_desktop.services import registration
+from lora_desktop.services import gil_handoff, registration
 from lora_desktop.services.adapters import list_rows
 from lora_desktop.services.library import ChangeSet, Library
 from tests.conftest import make_lora
@@ -45,3 +46,16 @@ def test_later_batches_are_announced_at_most_once_a_second(
     registration.register_many(library, [lora_dir])
     assert [len(ids) for ids in announced] == [1, 1, 1, 1]
     assert len({i for ids in announced for i in ids}) == 4  # each id once
+
+
+def test_the_gil_changes_hands_quickly_during_an_import_and_as_before_after(
+    library: Library, lora_dir: Path
+) -> None:
+    make_lora(lora_dir, "one")
+    before = sys.getswitchinterval()
+    during: list[float] = []
+    registration.register_many(
+        library, [lora_dir], progress=lambda *_: during.append(sys.getswitchinterval())
+    )
+    assert during[-1] <= gil_handoff.GIL_SWITCH_S < before
+    assert sys.getswitchinterval() == before

@@ -9,7 +9,6 @@ being incomplete, or changed since it was inspected, is inspected again.
 from __future__ import annotations
 
 import logging
-import sys
 import threading
 import time
 from collections import deque
@@ -27,6 +26,7 @@ from lora_desktop.models.tables import Adapter, AdapterDetails
 from lora_desktop.services.adapters import load
 from lora_desktop.services.convert import adapter_out
 from lora_desktop.services.errors import FileProblem
+from lora_desktop.services.gil_handoff import quick_gil_handoff
 from lora_desktop.services.inspect.apply import apply_inspection
 from lora_desktop.services.inspect.hashing import (
     FileChanged,
@@ -54,38 +54,6 @@ STORE_INTERVAL_S = 0.5
 WORKER_MIN_TABLES = 16
 """A run with at least this many safetensors files checks their tables in a helper
 process (starting one costs about as much as checking this many here)."""
-GIL_SWITCH_S = 0.0005
-"""How long a thread may keep the GIL while another waits for it, during a hash run."""
-
-_switch_lock = threading.Lock()
-_switch_users = 0
-_switch_saved = 0.0
-
-
-@contextmanager
-def _quick_gil_handoff() -> Iterator[None]:
-    """Let a thread waiting for the GIL have it within ``GIL_SWITCH_S`` (default 5 ms).
-
-    A hashing thread needs the GIL for a moment between reads (read, then one
-    update per digest); while another thread runs Python (a tensor-table check,
-    the results' write), each of those moments waited up to 5 ms: measured, 300 MB
-    hashed beside a thread checking tables took 1.8 s instead of 0.4 s; 0.8 s with
-    0.5 ms. The window's thread waits less for the GIL too. Restored when the last
-    run ends.
-    """
-    global _switch_users, _switch_saved
-    with _switch_lock:
-        if _switch_users == 0:
-            _switch_saved = sys.getswitchinterval()
-            sys.setswitchinterval(min(_switch_saved, GIL_SWITCH_S))
-        _switch_users += 1
-    try:
-        yield
-    finally:
-        with _switch_lock:
-            _switch_users -= 1
-            if _switch_users == 0:
-                sys.setswitchinterval(_switch_saved)
 
 
 @contextmanager
@@ -305,7 +273,7 @@ def hash_pending(
     attempts: dict[str, int] = {}
     slots = max(1, workers)
     with (
-        _quick_gil_handoff(),
+        quick_gil_handoff(),
         _table_checker(jobs, slots) as table_check,
         ThreadPoolExecutor(max_workers=slots, thread_name_prefix="hash") as pool,
     ):
