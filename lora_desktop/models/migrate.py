@@ -1,6 +1,7 @@
 """Bring a library's schema to the version this app knows, safely.
 
-Opening a library runs the Alembic migrations in one transaction. Before any
+Opening a library runs the Alembic migrations in one transaction (a new, empty
+SQLite library is given the same schema directly: ``sqlite_schema``). Before any
 migration touches an existing SQLite file, a copy is taken with SQLite's online
 backup API (a plain file copy can miss pages still in the WAL) and kept beside
 it. A database from a newer app, or a file that is not a LoRA Desk library, is
@@ -199,6 +200,18 @@ def upgrade_library(engine: Engine) -> UpgradeReport:
         return UpgradeReport(current, head, None)
     tables = set(inspect(engine).get_table_names())
     _refuse_unknown(engine.url.render_as_string(hide_password=True), current, tables, head)
+    if current is None and not tables and engine.dialect.name == "sqlite":
+        from lora_desktop.models import new_sqlite_schema as schema
+
+        if head == schema.REVISION:  # a new library: no Alembic (see ``sqlite_schema``)
+            with engine.execution_options(**{WRITE_OPTION: True}).begin() as connection:
+                for statement in schema.STATEMENTS:
+                    connection.exec_driver_sql(statement)
+                connection.exec_driver_sql(
+                    "INSERT INTO alembic_version (version_num) VALUES (?)", (head,)
+                )
+            log.info("new library created at schema %s", head)
+            return UpgradeReport(None, head, None)
     backup: Path | None = None
     if path is not None and current is not None:
         backup = backup_sqlite(path, current)
