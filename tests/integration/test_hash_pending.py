@@ -132,3 +132,16 @@ def test_the_gil_changes_hands_quickly_during_a_run_and_as_before_after(
     assert during
     assert max(during) <= gil_handoff.GIL_SWITCH_S
     assert sys.getswitchinterval() == before
+
+
+def test_reading_ahead_never_blocks_or_fails(tmp_path: Path) -> None:
+    # Asking the kernel to read a queued file ahead is a hint: a file gone since it was
+    # queued, a FIFO (opening one for reading would wait for a writer) or a folder is
+    # passed over quietly.
+    fifo = tmp_path / "pipe.safetensors"
+    os.mkfifo(fifo)
+    real = tmp_path / "real.safetensors"
+    real.write_bytes(b"\x00" * 64)
+    for path in (tmp_path / "gone.safetensors", fifo, tmp_path, real):
+        hash_service._prefetch(str(path), 64)
+    assert real.read_bytes() == b"\x00" * 64

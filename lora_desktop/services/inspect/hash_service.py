@@ -9,6 +9,7 @@ being incomplete, or changed since it was inspected, is inspected again.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -73,6 +74,27 @@ def _table_checker(
         yield pool.check
     finally:
         pool.close()
+
+
+PREFETCH_AHEAD = 8
+"""The kernel is asked to read the small file this many places ahead in the queue."""
+
+
+def _prefetch(path: str, size: int) -> None:
+    """Ask the kernel to read a small file before it is hashed (it may be cold: just
+    registered after a reboot, its header partly read); a no-op when cached."""
+    if size > SMALL_FILE or not hasattr(os, "posix_fadvise"):
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
 
 
 HashProgress = Callable[[int, int, int, int], None]
@@ -288,6 +310,8 @@ def hash_pending(
             if table_check is not None or not any(
                 from_small_end for _, from_small_end in running.values()
             ):
+                if len(queue) > PREFETCH_AHEAD:
+                    _prefetch(queue[PREFETCH_AHEAD][1], queue[PREFETCH_AHEAD][2])
                 return queue.popleft(), True
             if queue[-1][2] > SMALL_FILE:
                 return queue.pop(), False
