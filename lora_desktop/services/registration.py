@@ -56,6 +56,8 @@ _LORA_ENDINGS = tuple(LORA_EXTENSIONS)
 BATCH_SIZE = 1000
 FIRST_BATCH_SIZE = 100
 """The first batch is small: its rows are committed and shown within a moment."""
+LISTINGS_KEPT = 64
+"""Folders whose sidecar index is kept from one batch to the next."""
 PUBLISH_INTERVAL_S = 1.0
 """After the first batch, new rows are announced at most this often (and at the end)."""
 
@@ -267,6 +269,7 @@ def _register_batches(
     total = len(files)
     unannounced: list[str] = []
     announced_at: float | None = None
+    listings: dict[str, FolderIndex] = {}
     start = 0
     while start < total:
         if should_stop and should_stop():
@@ -274,7 +277,7 @@ def _register_batches(
         size = FIRST_BATCH_SIZE if start == 0 else BATCH_SIZE
         chunk = files[start : start + size]
         start += len(chunk)
-        chunk_entries, chunk_ids = _register_chunk(lib, chunk)
+        chunk_entries, chunk_ids = _register_chunk(lib, chunk, listings)
         entries.extend(chunk_entries)
         unannounced.extend(chunk_ids)
         if progress:
@@ -289,10 +292,12 @@ def _register_batches(
 
 
 def _inspect_new(
-    chunk: list[str], known: dict[str, str], encoder: RowEncoder
+    chunk: list[str], known: dict[str, str], encoder: RowEncoder, listings: dict[str, FolderIndex]
 ) -> dict[str, Prepared | str]:
-    """Check, inspect and encode each new file (outside any lock): its row or the skip reason."""
-    listings: dict[str, FolderIndex] = {}
+    """Check, inspect and encode each new file (outside any lock): its row or the skip reason.
+
+    ``listings`` keeps each folder's sidecar index for the next batches (a folder is
+    listed once even when batches split it)."""
     out: dict[str, Prepared | str] = {}
     for path in chunk:
         if path in known:
@@ -304,6 +309,8 @@ def _inspect_new(
             continue
         folder = os.path.dirname(path)
         if folder not in listings:
+            if len(listings) >= LISTINGS_KEPT:
+                listings.clear()
             listings[folder] = folder_listing(folder)
         # Trigger-word suggestions come with the hash pass (hash_service._store). The
         # header reader takes the stat just made rather than making its own.
@@ -312,7 +319,9 @@ def _inspect_new(
     return out
 
 
-def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry], list[str]]:
+def _register_chunk(
+    lib: Library, chunk: list[str], listings: dict[str, FolderIndex]
+) -> tuple[list[RegisterEntry], list[str]]:
     entries: list[RegisterEntry] = []
     records: list[tuple[object, ...]] = []
     tag_records: list[tuple[object, ...]] = []
@@ -320,7 +329,7 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
     encoder = RowEncoder(lib.db.engine.dialect)
     with lib.db.read() as session:  # not held while the files are read
         known = known_paths(session, chunk)
-    inspected = _inspect_new(chunk, known, encoder)
+    inspected = _inspect_new(chunk, known, encoder, listings)
     with lib.db.write() as session:
         known = known_paths(session, chunk)
         # Names are stems trimmed, as validation trims them: look up what will be inserted.
@@ -334,7 +343,7 @@ def _register_chunk(lib: Library, chunk: list[str]) -> tuple[list[RegisterEntry]
                 continue
             result = inspected.get(path)
             if result is None:  # registered elsewhere, then deleted, in between: check again
-                result = _inspect_new([path], {}, encoder)[path]
+                result = _inspect_new([path], {}, encoder, listings)[path]
             if isinstance(result, str):
                 entries.append(RegisterEntry(path=path, outcome="skipped", reason=result))
                 continue
