@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import logging
 import os
-from pathlib import Path
 
 from PySide6.QtCore import QLockFile, QModelIndex, QSettings, Qt, QTimer, QUrl
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent, QUndoStack
+from PySide6.QtGui import QCloseEvent, QShowEvent, QUndoStack
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QMainWindow,
-    QProgressBar,
-    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
@@ -25,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from lora_desktop.models.schemas import RegisterReport
 from lora_desktop.services.library import ChangeSet, Library, open_library
-from lora_desktop.ui import settings as keys
+from lora_desktop.ui import window_settings
 from lora_desktop.ui.adapter_filter import AdapterFilterProxy
 from lora_desktop.ui.adapter_list_model import AdapterListModel
 from lora_desktop.ui.adapter_list_view import EMPTY_LIBRARY_HINT, NO_MATCH_HINT, AdapterListView
@@ -34,8 +30,10 @@ from lora_desktop.ui.delete_command import DeleteAdaptersCommand
 from lora_desktop.ui.deliveries_wiring import DeliveryFeatures
 from lora_desktop.ui.detail_editor import DetailEditor
 from lora_desktop.ui.drop_import import FileDropFilter, ImportController
+from lora_desktop.ui.file_edit_menus import FileEditMenus
 from lora_desktop.ui.first_paint import FirstPaint
-from lora_desktop.ui.import_report import ImportReportDialog, summary_text
+from lora_desktop.ui.import_report import ImportReportDialog
+from lora_desktop.ui.import_status import ImportStatus
 from lora_desktop.ui.inspection_wiring import InspectionFeatures
 from lora_desktop.ui.instance_lock import acquire_library_lock
 from lora_desktop.ui.library_bridge import LibraryBridge
@@ -77,7 +75,6 @@ class MainWindow(QMainWindow):
         self._lock = lock
         self._closed = False
         self._pending_changes: list[ChangeSet] = []
-        self.last_report: RegisterReport | None = None
         name = library.db.path.name if library.db.path else library.db.url
         self.setWindowTitle(f"LoRA Desk — {name}")
 
@@ -94,9 +91,15 @@ class MainWindow(QMainWindow):
         self._changes_timer.timeout.connect(self._on_changes_timer_timeout)
 
         self._build_widgets()
-        self._build_actions()
-        self._build_status_bar()
-        self._restore_settings()
+        self.menus = FileEditMenus(self)  # File and Edit, before the features' menus
+        self.import_status = ImportStatus(self)
+        status = self.import_status  # its widgets keep their names on the window
+        self.import_summary, self.import_details_button = status.summary, status.details_button
+        self.import_progress = status.progress
+        self.counts_label = QLabel(objectName="countsLabel")
+        self.counts_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.statusBar().addPermanentWidget(self.counts_label)
+        self._splitter_states, self._wanted_tag = window_settings.restore_settings(self)
         self._refresh_tags()
         self._refresh_counts()
         self.compose_panel.schedule_refresh()  # after the first paint
@@ -175,119 +178,10 @@ class MainWindow(QMainWindow):
         self.model.error_occurred.connect(self._show_message)
         self.editor.message.connect(self._show_message)
         self.compose_panel.copied.connect(self._on_compose_panel_copied)
-        self.imports.started.connect(self._on_imports_started)
-        self.imports.progress.connect(self._on_imports_progress)
-        self.imports.finished.connect(self._on_imports_finished)
-        self.imports.failed.connect(self._on_imports_failed)
-        self.imports.idle.connect(self._on_imports_idle)
-
-    def _build_actions(self) -> None:
-        file_menu = self.menuBar().addMenu("&File")
-        self.add_files_action = file_menu.addAction("Add &files…")
-        self.add_files_action.setShortcut(QKeySequence.StandardKey.Open)
-        self.add_files_action.triggered.connect(self._on_add_files_action_triggered)
-        self.add_folder_action = file_menu.addAction("Add f&older…")
-        self.add_folder_action.setShortcut(QKeySequence("Ctrl+Shift+O"))
-        self.add_folder_action.triggered.connect(self._on_add_folder_action_triggered)
-        file_menu.addSeparator()
-        quit_action = file_menu.addAction("&Quit")
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-
-        edit_menu = self.menuBar().addMenu("&Edit")
-        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
-        self.undo_action.setShortcut(QKeySequence.StandardKey.Undo)
-        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
-        self.redo_action.setShortcut(QKeySequence.StandardKey.Redo)
-        edit_menu.addAction(self.undo_action)
-        edit_menu.addAction(self.redo_action)
-        edit_menu.addSeparator()
-        self.find_action = QAction("&Find", self)
-        self.find_action.setShortcut(QKeySequence.StandardKey.Find)
-        self.find_action.triggered.connect(self.focus_search)
-        self.copy_prompt_action = QAction("&Copy prompt", self)
-        self.copy_prompt_action.setShortcut(QKeySequence("Ctrl+Shift+C"))
-        self.copy_prompt_action.triggered.connect(self.compose_panel.copy_prompt)
-        self.toggle_action = QAction("&Toggle active\tSpace", self)
-        self.toggle_action.triggered.connect(self.toggle_selected)
-        self.delete_action = QAction("&Delete\tDel", self)
-        self.delete_action.triggered.connect(self.delete_selected)
-        for action in (self.find_action, self.copy_prompt_action):
-            self.addAction(action)  # window-wide shortcuts, whatever has focus
-            edit_menu.addAction(action)
-        edit_menu.addSeparator()
-        edit_menu.addAction(self.toggle_action)
-        edit_menu.addAction(self.delete_action)
-        self.addAction(self.undo_action)
-        self.addAction(self.redo_action)
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.import_summary = QLabel(objectName="importSummary")
-        self.import_summary.setTextFormat(Qt.TextFormat.PlainText)
-        self.import_details_button = QPushButton("Details…", objectName="importDetailsButton")
-        self.import_details_button.setFlat(True)
-        self.import_details_button.clicked.connect(self.show_import_report)
-        self.import_summary.hide()
-        self.import_details_button.hide()
-        bar.addWidget(self.import_summary)
-        bar.addWidget(self.import_details_button)
-        self.import_progress = QProgressBar(objectName="importProgress")
-        self.import_progress.setMaximumWidth(220)
-        self.import_progress.setFormat("Importing %v / %m")
-        self.import_progress.hide()
-        self.counts_label = QLabel(objectName="countsLabel")
-        self.counts_label.setTextFormat(Qt.TextFormat.PlainText)
-        bar.addPermanentWidget(self.import_progress)
-        bar.addPermanentWidget(self.counts_label)
-        self.report_dialog: ImportReportDialog | None = None
-
-    # -- settings ---------------------------------------------------------
-
-    def _restore_settings(self) -> None:
-        settings = keys.app_settings()
-        geometry = keys.read_bytes(settings, keys.KEY_GEOMETRY)
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        # Splitter sizes only stick once the window has its real size: at first show.
-        self._splitter_states = [
-            (splitter, state)
-            for key, splitter in (
-                (keys.KEY_MAIN_SPLITTER, self.main_splitter),
-                (keys.KEY_SIDE_SPLITTER, self.side_splitter),
-            )
-            if (state := keys.read_bytes(settings, key)) is not None
-        ]
-        state = keys.load_filter(settings)
-        self.search_field.setText(state.search)
-        self.active_only_toggle.setChecked(state.active_only)
-        self._wanted_tag = state.tag
-        self.proxy.set_filter(state.search, state.active_only, "")
-        panel = self.compose_panel
-        panel.prefix_edit.setText(keys.read_str(settings, keys.KEY_PREFIX))
-        panel.suffix_edit.setText(keys.read_str(settings, keys.KEY_SUFFIX))
-        panel.include_triggers_check.setChecked(
-            keys.read_bool(settings, keys.KEY_INCLUDE_TRIGGERS, True)
-        )
 
     def save_settings(self, settings: QSettings | None = None) -> None:
         """Remember geometry, splitters, the filter and the compose fields."""
-        settings = settings or keys.app_settings()
-        settings.setValue(keys.KEY_GEOMETRY, self.saveGeometry())
-        settings.setValue(keys.KEY_MAIN_SPLITTER, self.main_splitter.saveState())
-        settings.setValue(keys.KEY_SIDE_SPLITTER, self.side_splitter.saveState())
-        keys.save_filter(
-            settings,
-            keys.FilterState(
-                self.search_field.text(), self.active_only_toggle.isChecked(), self.proxy.tag
-            ),
-        )
-        settings.setValue(keys.KEY_PREFIX, self.compose_panel.prefix_edit.text())
-        settings.setValue(keys.KEY_SUFFIX, self.compose_panel.suffix_edit.text())
-        settings.setValue(
-            keys.KEY_INCLUDE_TRIGGERS, self.compose_panel.include_triggers_check.isChecked()
-        )
-        settings.sync()
+        window_settings.save_settings(self, settings)
 
     # -- actions ------------------------------------------------------------
 
@@ -340,15 +234,17 @@ class MainWindow(QMainWindow):
 
     def show_import_report(self) -> None:
         """Open (or raise) the non-modal list of the last import's reasons."""
-        if self.last_report is None:
-            return
-        if self.report_dialog is None:
-            self.report_dialog = ImportReportDialog(self)
-        self.report_dialog.show_report(self.last_report)
-        if self.report_dialog.isVisible():
-            self.report_dialog.raise_()  # already open behind the window: bring it up
-        else:
-            self.report_dialog.show()
+        self.import_status.show_report()
+
+    @property
+    def last_report(self) -> RegisterReport | None:
+        """What the last import did (None before the first)."""
+        return self.import_status.last_report
+
+    @property
+    def report_dialog(self) -> ImportReportDialog | None:
+        """The import report dialog, once opened."""
+        return self.import_status.report_dialog
 
     # -- closing ------------------------------------------------------------
 
@@ -356,10 +252,7 @@ class MainWindow(QMainWindow):
         """QWidget.showEvent: put the remembered splitter positions back, once."""
         super().showEvent(event)
         states, self._splitter_states = self._splitter_states, []
-        if states:
-            self.layout().activate()  # give the splitters their final size first
-        for splitter, state in states:
-            splitter.restoreState(state)
+        window_settings.restore_splitters(self, states)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """QWidget.closeEvent: stop background work, save state, release the library."""
@@ -384,8 +277,7 @@ class MainWindow(QMainWindow):
             self.save_settings()
         except Exception:  # never keep a window from closing
             log.exception("could not save the window's settings")
-        if self.report_dialog is not None:
-            self.report_dialog.close()
+        self.import_status.shutdown()
         self.undo_stack.clear()
         self._library.close()
         if self._lock is not None:
@@ -497,49 +389,3 @@ class MainWindow(QMainWindow):
     def _on_drop_filter_urls_dropped(self, urls: list[QUrl]) -> None:
         if not self._closed:
             self.import_urls(urls)
-
-    def _on_add_files_action_triggered(self) -> None:
-        from lora_desktop.services.registration import LORA_EXTENSIONS
-
-        settings = keys.app_settings()
-        start = keys.read_str(settings, "paths/lastFolder", str(Path.home()))
-        patterns = " ".join(f"*{ext}" for ext in sorted(LORA_EXTENSIONS))
-        paths, _ = QFileDialog.getOpenFileNames(
-            self, "Add LoRA files", start, f"LoRA files ({patterns});;All files (*)"
-        )
-        if paths:
-            settings.setValue("paths/lastFolder", os.path.dirname(paths[0]))
-            self.import_paths(list(paths))
-
-    def _on_add_folder_action_triggered(self) -> None:
-        settings = keys.app_settings()
-        start = keys.read_str(settings, "paths/lastFolder", str(Path.home()))
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of LoRA files", start)
-        if folder:
-            settings.setValue("paths/lastFolder", folder)
-            self.import_paths([folder])
-
-    def _on_imports_started(self) -> None:
-        self.import_progress.setRange(0, 0)  # busy until the first count arrives
-        self.import_progress.show()
-
-    def _on_imports_progress(self, done: int, total: int) -> None:
-        self.import_progress.setRange(0, max(total, 1))
-        self.import_progress.setValue(done)
-
-    def _on_imports_finished(self, report: object) -> None:
-        if not isinstance(report, RegisterReport):
-            return
-        self.last_report = report
-        self.import_summary.setText(summary_text(report))
-        self.import_summary.show()
-        has_details = any(e.outcome != "added" or e.reason for e in report.entries)
-        self.import_details_button.setVisible(has_details)
-        if self.report_dialog is not None and self.report_dialog.isVisible():
-            self.report_dialog.show_report(report)
-
-    def _on_imports_failed(self, message: str) -> None:
-        self._show_message(f"Import failed: {message}")
-
-    def _on_imports_idle(self) -> None:
-        self.import_progress.hide()
