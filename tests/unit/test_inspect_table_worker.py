@@ -11,6 +11,7 @@ import io
 import os
 import signal
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from lora_desktop.services.inspect.safetensors_header import HeaderError
 from lora_desktop.services.inspect.table_worker import TableWorker, TableWorkers, serve
 from lora_desktop.services.inspect.tensor_table import check_table
 from lora_desktop.services.library import Library
-from tests.inspect_files import kohya_metadata, raw_file, write_safetensors
+from tests.inspect_files import header_bytes, kohya_metadata, raw_file, write_safetensors
 from tests.unit.test_inspect_tensor_table import GOOD, INCOMPLETE, REFUSED
 
 CASES = {
@@ -149,3 +150,20 @@ def test_a_hash_run_checks_its_tables_in_helper_processes(
     assert twice.sha256 is not None
     assert "header repeats the key 'w'" in (twice.inspect_error or "")
     assert all(rows[f"good{i:02}"].sha256 for i in range(count))
+
+
+def test_a_child_that_never_answers_is_given_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(table_worker, "ANSWER_TIMEOUT_S", 0.5)
+    stuck = TableWorker([sys.executable, "-c", "import time; time.sleep(120)"])
+    assert stuck.start()
+    # Bigger than a pipe holds, so the write itself would block on a child that never reads.
+    raw, size = header_bytes({f"t{i}": ("F16", [2]) for i in range(4000)}, kohya_metadata())
+    assert len(raw) > 128 * 1024
+    started = time.monotonic()
+    assert stuck.check(raw, size).tensors == 4000  # checked here instead
+    assert time.monotonic() - started < 10
+    assert stuck.failed
+    process = stuck.process
+    stuck.close()
+    assert process is not None
+    assert process.poll() is not None  # the stuck child was ended

@@ -23,11 +23,13 @@ import json
 import logging
 import os
 import queue
+import select
 import signal
 import struct
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
@@ -40,6 +42,10 @@ log = logging.getLogger(__name__)
 _REQUEST = struct.Struct("<QQ")
 _REPLY = struct.Struct("<I")
 _MAX_REPLY = 1 << 20
+ANSWER_TIMEOUT_S = 30.0
+"""A child that takes longer to take a header and answer is given up (a check of the
+largest header the hash pass checks, 32 MiB, takes well under a second)."""
+PIPE_CHUNK = 64 * 1024
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 """The folder holding ``lora_desktop``: the child imports the same code."""
 
@@ -80,6 +86,7 @@ class TableWorker:
                 self._command,
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
+                bufsize=0,  # the pipes are used through their descriptors, with deadlines
                 stderr=subprocess.DEVNULL,
                 env=env,
                 close_fds=True,
@@ -148,14 +155,13 @@ def _ask(process: subprocess.Popen[bytes], raw: bytes, data_size: int) -> TableC
     stdin, stdout = process.stdin, process.stdout
     if stdin is None or stdout is None:
         raise WorkerGone("no pipes")
+    deadline = time.monotonic() + ANSWER_TIMEOUT_S
     try:
-        stdin.write(_REQUEST.pack(len(raw), data_size))
-        stdin.write(raw)
-        stdin.flush()
-        (length,) = _REPLY.unpack(_read_exact(stdout, _REPLY.size))
+        _write_all(stdin.fileno(), _REQUEST.pack(len(raw), data_size) + raw, deadline)
+        (length,) = _REPLY.unpack(_read_exact(stdout.fileno(), _REPLY.size, deadline))
         if length > _MAX_REPLY:
             raise WorkerGone(f"a reply of {length} bytes")
-        reply = json.loads(_read_exact(stdout, length))
+        reply = json.loads(_read_exact(stdout.fileno(), length, deadline))
     except (OSError, ValueError, struct.error) as exc:
         raise WorkerGone(str(exc) or type(exc).__name__) from None
     if not isinstance(reply, dict):
@@ -170,11 +176,36 @@ def _ask(process: subprocess.Popen[bytes], raw: bytes, data_size: int) -> TableC
     return TableCheck(tensors, incomplete, {})
 
 
-def _read_exact(stream: IO[bytes], size: int) -> bytes:
-    data = stream.read(size)
-    if data is None or len(data) != size:
-        raise WorkerGone("the check process ended")
-    return data
+def _wait(fd: int, deadline: float, *, write: bool) -> None:
+    """Wait until ``fd`` can be read (or written) without blocking, or the deadline."""
+    left = deadline - time.monotonic()
+    ready = (
+        select.select([], [fd], [], max(left, 0))
+        if write
+        else select.select([fd], [], [], max(left, 0))
+    )
+    if not any(ready):
+        raise WorkerGone(f"no answer within {ANSWER_TIMEOUT_S:g} s")
+
+
+def _write_all(fd: int, data: bytes, deadline: float) -> None:
+    view = memoryview(data)
+    while view:
+        _wait(fd, deadline, write=True)
+        view = view[os.write(fd, view[:PIPE_CHUNK]) :]
+
+
+def _read_exact(fd: int, size: int, deadline: float) -> bytes:
+    parts: list[bytes] = []
+    left = size
+    while left:
+        _wait(fd, deadline, write=False)
+        part = os.read(fd, left)
+        if not part:
+            raise WorkerGone("the check process ended")
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
 
 
 def _stop(process: subprocess.Popen[bytes]) -> None:
