@@ -19,6 +19,8 @@ the check runs in this process instead: slower for the window, never wrong.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -45,7 +47,8 @@ _MAX_REPLY = 1 << 20
 ANSWER_TIMEOUT_S = 30.0
 """A child that takes longer to take a header and answer is given up (a check of the
 largest header the hash pass checks, 32 MiB, takes well under a second)."""
-PIPE_CHUNK = 64 * 1024
+PIPE_SIZE = 1024 * 1024
+"""The pipes' buffer (Linux allows up to 1 MiB unprivileged): a whole header in one write."""
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 """The folder holding ``lora_desktop``: the child imports the same code."""
 
@@ -95,6 +98,9 @@ class TableWorker:
             log.warning("table checks stay in this process: %s", exc)
             self._failed = True
             return False
+        for pipe in (self._process.stdin, self._process.stdout):
+            if pipe is not None:
+                _widen(pipe.fileno())
         return True
 
     def check(self, raw: bytes, data_size: int) -> TableCheck:
@@ -188,11 +194,25 @@ def _wait(fd: int, deadline: float, *, write: bool) -> None:
         raise WorkerGone(f"no answer within {ANSWER_TIMEOUT_S:g} s")
 
 
+def _widen(fd: int) -> None:
+    """Make a pipe end non-blocking (every wait is ``_wait``'s, with its deadline) and, on
+    Linux, its buffer big enough for a whole SDXL header: one write, one wake-up."""
+    os.set_blocking(fd, False)
+    resize = getattr(fcntl, "F_SETPIPE_SZ", None)  # Linux only
+    if resize is not None:
+        # Above the system's limit, the default size works, only more slowly.
+        with contextlib.suppress(OSError):
+            fcntl.fcntl(fd, resize, PIPE_SIZE)
+
+
 def _write_all(fd: int, data: bytes, deadline: float) -> None:
     view = memoryview(data)
     while view:
         _wait(fd, deadline, write=True)
-        view = view[os.write(fd, view[:PIPE_CHUNK]) :]
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            continue
 
 
 def _read_exact(fd: int, size: int, deadline: float) -> bytes:
@@ -200,7 +220,10 @@ def _read_exact(fd: int, size: int, deadline: float) -> bytes:
     left = size
     while left:
         _wait(fd, deadline, write=False)
-        part = os.read(fd, left)
+        try:
+            part = os.read(fd, left)
+        except BlockingIOError:
+            continue
         if not part:
             raise WorkerGone("the check process ended")
         parts.append(part)
