@@ -10,11 +10,12 @@ LoRAs with sidecars and previews, 20 files of 100 MB). Each run then drops the
 page, dentry and inode caches (``sync; echo 3 > /proc/sys/vm/drop_caches``: root
 only; without it the run is warm and says so), starts the real application in a
 new process (``lora_desktop.app.main``, offscreen, a fresh library and fresh
-settings), drops the folder on the window as soon as its event loop runs
-(``MainWindow.import_paths``, what a drop does) and reports, from the moment the
-process was started:
+settings), drops the folder on the window
+(``MainWindow.import_paths``, what a drop does) once the window has painted and
+reports, from the moment the process was started:
 
-- first rows visible: the list's first paint with at least one row;
+- first rows visible: the list's first paint with at least one row (the folder is dropped
+  right after the window's first paint, as an artist would);
 - everything hashed: the end of the hash run that leaves no file pending.
 
 A 10 ms timer on the GUI thread also records how late it runs (target 50 ms).
@@ -72,15 +73,18 @@ def child(folder: str, data: str) -> None:
     timer.timeout.connect(tick)
 
     class FirstRows(QObject):
-        """Notes the first paint of the list with rows in it."""
+        """Notes the window's first paint (then drops the folder) and the first with rows."""
 
         def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            """QObject.eventFilter: time the first paint that shows a row."""
-            if (
-                event.type() == QEvent.Type.Paint
-                and "first_rows" not in marks
-                and window.list_view.model().rowCount() > 0
-            ):
+            """QObject.eventFilter: start at the first paint; time the first showing a row."""
+            if event.type() != QEvent.Type.Paint:
+                return False
+            if "painted" not in marks:
+                marks["painted"] = time.time()
+                # An artist drops onto a window already on screen: right after its first
+                # paint (the import and the lateness timer start together).
+                QTimer.singleShot(0, drop)
+            elif "first_rows" not in marks and window.list_view.model().rowCount() > 0:
                 marks["first_rows"] = time.time()
             return False
 
@@ -96,6 +100,9 @@ def child(folder: str, data: str) -> None:
         window.list_view.viewport().installEventFilter(first_rows)
         window.imports.idle.connect(imports_idle)
         window.inspection.hashing.finished.connect(hashing_finished)
+
+    def drop() -> None:
+        marks["drop"] = time.time()
         clock.start()
         timer.start()
         window.import_paths([folder])
@@ -162,7 +169,7 @@ def run_once(root: Path, warm: bool, existing: bool) -> dict[str, float]:
     return result
 
 
-TIMES = ("event_loop", "first_rows", "registered", "hashed")
+TIMES = ("event_loop", "painted", "drop", "first_rows", "registered", "hashed")
 
 
 def main() -> None:
@@ -197,7 +204,8 @@ def main() -> None:
         result = run_once(args.root, args.warm, args.existing_library)
         runs.append(result)
         print(
-            f"  run {i + 1}: event loop {result['event_loop']:.2f} s, first rows visible "
+            f"  run {i + 1}: event loop {result['event_loop']:.2f} s, window painted "
+            f"{result['painted']:.2f} s, first rows visible "
             f"{result.get('first_rows', float('nan')):.2f} s, registered "
             f"{result['registered']:.2f} s, everything hashed {result['hashed']:.2f} s "
             f"({result['with_hash']:,} of {result['rows']:,} rows hashed); GUI timer late "
