@@ -159,13 +159,15 @@ class ImportController(QObject):
             return register_many(library, chosen, progress=report_progress, should_stop=stop)
 
         task = _ImportTask(self, lines)
-        handle = self._runner.start(work)
+        handle = self._runner.start(
+            work,
+            succeeded=task.on_succeeded,
+            failed=task.on_failed,
+            progress=task.on_progress,
+        )
         if handle is None:
             task.deleteLater()
             return
-        handle.signals.progress.connect(task.on_progress)
-        handle.signals.succeeded.connect(task.on_succeeded)
-        handle.signals.failed.connect(task.on_failed)
         self._pending += 1
         log.info("importing %d path(s)", len(chosen))
         self.started.emit()

@@ -95,12 +95,12 @@ class HashController(QObject):
 
             return hash_pending(library, progress=report, should_stop=stop, workers=workers)
 
-        handle = self._runner.start(work)
+        handle = self._runner.start(
+            work, succeeded=self._on_job_succeeded, failed=self._on_job_failed
+        )
         if handle is None:
             return
         self._handle = handle
-        handle.signals.succeeded.connect(self._on_job_succeeded)
-        handle.signals.failed.connect(self._on_job_failed)
         self.started.emit()
 
     def cancel(self) -> None:

@@ -180,21 +180,8 @@ class WatchBridge(QObject):
     def _run(self, work: Work, done: Callable[[object], None]) -> bool:
         if self._closing:
             return False
-        # The job waits until its signals are connected: a queued signal emitted
-        # before the connection exists would never arrive.
-        connected = threading.Event()
-
-        def gated(stop: Callable[[], bool], progress: Callable[[int, int], None]) -> Any:
-            connected.wait(5)
-            return work(stop, progress)
-
-        handle = self.runner.start(gated)
-        if handle is None:
-            return False
-        handle.signals.succeeded.connect(done)
-        handle.signals.failed.connect(self._on_job_failed)
-        connected.set()
-        return True
+        handle = self.runner.start(work, succeeded=done, failed=self._on_job_failed)
+        return handle is not None
 
     def _arm(self) -> None:
         """Start the debounce timer for when the watcher next has something due."""

@@ -90,8 +90,21 @@ class JobRunner(QObject):
         """Whether a job is queued or running."""
         return bool(self._handles)
 
-    def start(self, work: Work) -> JobHandle | None:
-        """Queue ``work``; connect to the returned handle's signals. None once shut down."""
+    def start(
+        self,
+        work: Work,
+        *,
+        succeeded: Callable[[Any], None] | None = None,
+        failed: Callable[[str], None] | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> JobHandle | None:
+        """Queue ``work`` with its slots; None once shut down.
+
+        Pass the slots here: they are connected before the job can run. A slot
+        connected to the returned handle afterwards misses a job that ended first
+        (a queued signal goes to the connections made when it is emitted): a hash
+        run with nothing to do once left its controller waiting for ever.
+        """
         if self._closing:
             return None
         signals = JobSignals(self)
@@ -100,6 +113,12 @@ class JobRunner(QObject):
         # Bound slots of this GUI-thread object: Qt queues the calls to this thread.
         signals.succeeded.connect(self._on_job_succeeded)
         signals.failed.connect(self._on_job_failed)
+        if succeeded is not None:
+            signals.succeeded.connect(succeeded)
+        if failed is not None:
+            signals.failed.connect(failed)
+        if progress is not None:
+            signals.progress.connect(progress)
         self._pool.start(_Job(work, signals, handle._stop))
         return handle
 
