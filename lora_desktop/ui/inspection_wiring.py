@@ -47,14 +47,10 @@ def library_menu(window: MainWindow) -> QMenu:
 
 def inline_lookup(library: Library) -> InlineLookup:
     """A pool-thread lookup of an adapter's file path and inline header thumbnail."""
-    from lora_desktop.services.inspect.inspection import inline_thumbnail
+    from lora_desktop.services.thumbnail_source import thumbnail_source
 
     def lookup(adapter_id: str) -> tuple[str, bytes | None] | None:
-        try:
-            adapter = adapter_service.get(library, adapter_id)
-        except NotFound:
-            return None
-        return adapter.file_path, inline_thumbnail(adapter.training_metadata)
+        return thumbnail_source(library, adapter_id)
 
     return lookup
 
