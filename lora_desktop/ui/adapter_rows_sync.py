@@ -102,8 +102,8 @@ class RowsSyncMixin(_Base):
             self._reload_again = False
             self.reload_in_background()
             return
-        self._apply_rows(rows)
-        self.rows_reloaded.emit()
+        if self._apply_rows(rows):
+            self.rows_reloaded.emit()
 
     def _on_rows_failed(self, error: Exception) -> None:
         log.error("could not reload the adapter list: %s", error)
@@ -117,12 +117,13 @@ class RowsSyncMixin(_Base):
         """Reload every row now, with the least disruptive signal that fits the change."""
         self._apply_rows(adapter_service.list_rows(self._library))
 
-    def _apply_rows(self, new_rows: list[AdapterRow]) -> None:
+    def _apply_rows(self, new_rows: list[AdapterRow]) -> bool:
+        """Show ``new_rows``; False when they were set aside until an order is saved."""
         if self._saver.saving:
             # Rows read before our order is written would undo the drag on screen:
             # read them again once it is.
             self._reload_after_save = True
-            return
+            return False
         old_ids = [r.id for r in self._rows]
         new_ids = [r.id for r in new_rows]
         if new_ids == old_ids:
@@ -134,12 +135,13 @@ class RowsSyncMixin(_Base):
             if changed:
                 last = len(HEADERS) - 1
                 self.dataChanged.emit(self.index(changed[0], 0), self.index(changed[-1], last))
-            return
+            return True
         if set(new_ids) == set(old_ids):
             self._relayout(new_rows)
-            return
+            return True
         self.beginResetModel()
         self._rows = new_rows
         self._positions = None
         self.generation += 1
         self.endResetModel()
+        return True
