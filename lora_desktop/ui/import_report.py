@@ -31,8 +31,8 @@ OUTCOME_TEXT = {
 def summary_text(report: RegisterReport) -> str:
     """One line: how many were added, already registered and skipped."""
     return (
-        f"Import: {report.added} added · {report.already_registered} already registered · "
-        f"{report.skipped} skipped"
+        f"Import: {report.added:,} added · {report.already_registered:,} already registered · "
+        f"{report.skipped:,} skipped"
     )
 
 

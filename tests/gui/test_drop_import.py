@@ -9,11 +9,13 @@ import pytest
 from PySide6.QtCore import QUrl
 from pytestqt.qtbot import QtBot
 
+from lora_desktop.models.schemas import RegisterEntry, RegisterReport
 from lora_desktop.services import adapters, registration
 from lora_desktop.services.library import Library
 from lora_desktop.services.registration import register_many
 from lora_desktop.ui import adapter_rows_sync
 from lora_desktop.ui.drop_import import NOT_LOCAL
+from lora_desktop.ui.import_report import summary_text
 from tests.conftest import make_lora
 from tests.gui.conftest import WindowFactory, drop_urls
 
@@ -169,3 +171,11 @@ def test_a_big_import_fills_the_list_in_the_background_in_batches(
     assert announced == [3, 6]  # the first rows at once, the rest at the end
     assert window.model.rowCount() == 9
     assert "9 adapters" in window.counts_label.text()  # refreshed when the rows arrived
+
+
+def test_the_import_summary_groups_thousands_like_the_counts() -> None:
+    entries = [RegisterEntry(path=f"/l/{i}.safetensors", outcome="added") for i in range(1020)]
+    entries.append(RegisterEntry(path="/l/x.txt", outcome="skipped", reason="not a LoRA file"))
+    assert summary_text(RegisterReport(entries=entries)) == (
+        "Import: 1,020 added · 0 already registered · 1 skipped"
+    )
