@@ -11,13 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from lora_desktop.services.inspect.safetensors_header import (
-    INDEX_CAP,
+from lora_desktop.services.inspect.header_json import (
     HeaderError,
     extract_metadata,
     extract_metadata_text,
-    read_header,
 )
+from lora_desktop.services.inspect.safetensors_header import INDEX_CAP, read_header
 from tests.inspect_files import kohya_metadata, raw_file, write_safetensors
 
 

@@ -16,12 +16,8 @@ from pathlib import Path
 import pytest
 
 from lora_desktop.services.inspect import safetensors_header
-from lora_desktop.services.inspect.safetensors_header import (
-    Header,
-    HeaderError,
-    read_header,
-    read_header_prefix,
-)
+from lora_desktop.services.inspect.header_json import HeaderError
+from lora_desktop.services.inspect.safetensors_header import Header, read_header, read_header_prefix
 from tests.inspect_files import kohya_metadata, raw_file, write_safetensors
 
 DEEP = "[" * 100_000 + "]" * 100_000

@@ -20,7 +20,7 @@ import pytest
 from lora_desktop.services import adapters, registration
 from lora_desktop.services.adapters import list_rows
 from lora_desktop.services.inspect import hash_service, table_worker
-from lora_desktop.services.inspect.safetensors_header import HeaderError
+from lora_desktop.services.inspect.header_json import HeaderError
 from lora_desktop.services.inspect.table_worker import TableWorker, TableWorkers, serve
 from lora_desktop.services.inspect.tensor_table import check_table
 from lora_desktop.services.library import Library

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lora_desktop.services.inspect.hashing import hash_file
-from lora_desktop.services.inspect.safetensors_header import HeaderError
+from lora_desktop.services.inspect.header_json import HeaderError
 from lora_desktop.services.inspect.tensor_table import _fast_check, _full_check, check_table
 from tests.inspect_files import header_bytes, kohya_metadata, write_safetensors
 

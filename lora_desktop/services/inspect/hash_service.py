@@ -37,9 +37,9 @@ from lora_desktop.services.inspect.hashing import (
     TableChecker,
     hash_file,
 )
+from lora_desktop.services.inspect.header_json import HeaderError
 from lora_desktop.services.inspect.inspection import FileInspection, inspect_file
 from lora_desktop.services.inspect.metadata import trigger_candidates
-from lora_desktop.services.inspect.safetensors_header import HeaderError
 from lora_desktop.services.inspect.table_worker import TableWorkers
 from lora_desktop.services.inspect.tensor_table import check_table
 from lora_desktop.services.library import ChangeSet, Library

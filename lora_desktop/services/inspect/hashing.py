@@ -20,9 +20,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lora_desktop.services.inspect.header_json import HeaderError
 from lora_desktop.services.inspect.safetensors_header import (
     INDEX_CAP,
-    HeaderError,
     check_length,
     open_regular,
     read_exact,

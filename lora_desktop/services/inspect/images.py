@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 import struct
 
-from lora_desktop.services.inspect.safetensors_header import HeaderError, open_regular
+from lora_desktop.services.inspect.header_json import HeaderError
+from lora_desktop.services.inspect.safetensors_header import open_regular
 
 PREVIEW_FILE_MAX = 50 * 1024 * 1024
 PREVIEW_PIXELS_MAX = 8192 * 8192

@@ -15,13 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lora_desktop.models.schemas import TAG_MAX, TAGS_PER_ADAPTER_MAX, normalise_tag
+from lora_desktop.services.inspect.header_json import HeaderError
 from lora_desktop.services.inspect.metadata import Derived, derive
 from lora_desktop.services.inspect.pickle_scan import scan_pickle_file
-from lora_desktop.services.inspect.safetensors_header import (
-    HeaderError,
-    read_header,
-    read_header_prefix,
-)
+from lora_desktop.services.inspect.safetensors_header import read_header, read_header_prefix
 from lora_desktop.services.inspect.sidecars import FolderIndex, Sidecars, read_sidecars
 
 log = logging.getLogger(__name__)

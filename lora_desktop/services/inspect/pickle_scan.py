@@ -21,7 +21,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from lora_desktop.services.inspect.safetensors_header import HeaderError, open_regular
+from lora_desktop.services.inspect.header_json import HeaderError
+from lora_desktop.services.inspect.safetensors_header import open_regular
 
 log = logging.getLogger(__name__)
 

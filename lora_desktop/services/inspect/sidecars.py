@@ -26,9 +26,10 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from lora_desktop.services.inspect.header_json import HeaderError
 from lora_desktop.services.inspect.images import ImageProblem, image_size
 from lora_desktop.services.inspect.metadata import base_model_label
-from lora_desktop.services.inspect.safetensors_header import HeaderError, open_regular, read_exact
+from lora_desktop.services.inspect.safetensors_header import open_regular, read_exact
 
 SIDECAR_MAX = 4 * 1024 * 1024
 """A sidecar larger than this is not read (real ones are a few KiB)."""

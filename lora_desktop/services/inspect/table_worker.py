@@ -36,7 +36,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
 
-from lora_desktop.services.inspect.safetensors_header import HeaderError
+from lora_desktop.services.inspect.header_json import HeaderError
 from lora_desktop.services.inspect.tensor_table import TableCheck, check_table
 
 log = logging.getLogger(__name__)

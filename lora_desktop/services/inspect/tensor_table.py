@@ -26,14 +26,14 @@ from itertools import chain
 from operator import itemgetter, mul, sub
 from typing import Any
 
-from lora_desktop.services.inspect.safetensors_header import (
-    DTYPE_SIZES,
+from lora_desktop.services.inspect.header_json import (
     HeaderError,
     decode_text,
     extract_metadata_text,
     metadata_strings,
     parse_document,
 )
+from lora_desktop.services.inspect.safetensors_header import DTYPE_SIZES
 
 
 @dataclass(frozen=True)
