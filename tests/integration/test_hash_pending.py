@@ -13,6 +13,7 @@ import pytest
 from lora_desktop.services import adapters, gil_handoff, registration
 from lora_desktop.services.inspect import hash_service
 from lora_desktop.services.inspect.hash_service import hash_pending, pending
+from lora_desktop.services.inspect.read_ahead import read_ahead
 from lora_desktop.services.library import ChangeSet, Library
 from tests.inspect_files import kohya_metadata, write_safetensors
 
@@ -143,5 +144,5 @@ def test_reading_ahead_never_blocks_or_fails(tmp_path: Path) -> None:
     real = tmp_path / "real.safetensors"
     real.write_bytes(b"\x00" * 64)
     for path in (tmp_path / "gone.safetensors", fifo, tmp_path, real):
-        hash_service._prefetch(str(path), 64)
+        read_ahead(str(path))
     assert real.read_bytes() == b"\x00" * 64

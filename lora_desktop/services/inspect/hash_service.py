@@ -9,7 +9,6 @@ being incomplete, or changed since it was inspected, is inspected again.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections import deque
@@ -40,6 +39,11 @@ from lora_desktop.services.inspect.hashing import (
 from lora_desktop.services.inspect.header_json import HeaderError
 from lora_desktop.services.inspect.inspection import FileInspection, inspect_file
 from lora_desktop.services.inspect.metadata import trigger_candidates
+from lora_desktop.services.inspect.read_ahead import (
+    large_budget,
+    read_ahead,
+    read_ahead_in_background,
+)
 from lora_desktop.services.inspect.table_worker import TableWorkers
 from lora_desktop.services.inspect.tensor_table import check_table
 from lora_desktop.services.library import ChangeSet, Library
@@ -78,23 +82,6 @@ def _table_checker(
 
 PREFETCH_AHEAD = 8
 """The kernel is asked to read the small file this many places ahead in the queue."""
-
-
-def _prefetch(path: str, size: int) -> None:
-    """Ask the kernel to read a small file before it is hashed (it may be cold: just
-    registered after a reboot, its header partly read); a no-op when cached."""
-    if size > SMALL_FILE or not hasattr(os, "posix_fadvise"):
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return
-    try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 HashProgress = Callable[[int, int, int, int], None]
@@ -294,6 +281,11 @@ def hash_pending(
     retry: list[tuple[str, str, int]] = []  # files that changed: last, they may still be written
     attempts: dict[str, int] = {}
     slots = max(1, workers)
+    if slots > 1:  # on a spinning disk (one worker) reading two places at once would seek
+        # The large files are hashed last; read them while the small ones keep the
+        # processors busy.
+        large = [(path, size) for _id, path, size in jobs if size > SMALL_FILE]
+        read_ahead_in_background(large, large_budget())
     with (
         quick_gil_handoff(),
         _table_checker(jobs, slots) as table_check,
@@ -310,8 +302,8 @@ def hash_pending(
             if table_check is not None or not any(
                 from_small_end for _, from_small_end in running.values()
             ):
-                if len(queue) > PREFETCH_AHEAD:
-                    _prefetch(queue[PREFETCH_AHEAD][1], queue[PREFETCH_AHEAD][2])
+                if len(queue) > PREFETCH_AHEAD and queue[PREFETCH_AHEAD][2] <= SMALL_FILE:
+                    read_ahead(queue[PREFETCH_AHEAD][1])
                 return queue.popleft(), True
             if queue[-1][2] > SMALL_FILE:
                 return queue.pop(), False
