@@ -25,11 +25,14 @@ log = logging.getLogger(__name__)
 
 
 def rehash(lib: Library, ids: Sequence[str]) -> None:
-    """Hash changed files again; a row whose hash is current becomes ``ok``."""
+    """Hash changed files again; a row whose hash is current becomes ``ok``.
+
+    A file that is another adapter's, moved over this one's path, is not hashed for
+    this one (the move's own processing relinks it)."""
     done: list[str] = []
     for adapter_id in ids:
         try:
-            hash_adapter(lib, adapter_id)
+            hash_adapter(lib, adapter_id, unless_moved_here=True)
         except DomainError as exc:
             log.info("cannot hash %s again yet: %s", adapter_id, exc.detail)
             continue

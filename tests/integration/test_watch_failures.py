@@ -26,7 +26,7 @@ from watchdog.observers.inotify import InotifyObserver
 from lora_desktop.services import adapters, folders
 from lora_desktop.services.inspect.hash_service import hash_adapter
 from lora_desktop.services.library import Library
-from lora_desktop.services.watch_loop import WatchLoop
+from lora_desktop.services.watch_loop import WatchLoop, rehash
 from lora_desktop.services.watcher import LibraryWatcher
 from tests.integration.watch_helpers import (
     SETTLE,
@@ -246,3 +246,32 @@ def test_a_file_renamed_over_another_registered_file(
     )
     assert status_of(library, replaced) == "ok"
     assert _count(library) == 2
+
+
+def test_a_rehash_racing_a_rename_over_the_file_keeps_the_replaced_hash(
+    library: Library, tmp_path: Path
+) -> None:
+    # The watcher saw b being written and re-hashes it; before that, a (registered
+    # and hashed) is renamed over b. The re-hash must not give b a's hash: the move,
+    # processed next, relinks a and marks b missing with its own hash.
+    folder = tmp_path / "race"
+    a = registered(library, write(folder / "a.safetensors", "a"), "a")
+    b = registered(library, write(folder / "b.safetensors", "b", 8192), "b")
+    hash_adapter(library, a)
+    b_hash = hash_adapter(library, b).sha256
+    os.replace(folder / "a.safetensors", folder / "b.safetensors")
+    rehash(library, [b])  # the watcher's follow-up, before the move is processed
+    assert adapters.get(library, b).sha256 == b_hash
+
+
+def test_a_rehash_of_a_hard_link_to_another_adapter_is_stored(
+    library: Library, tmp_path: Path
+) -> None:
+    # Two registered paths for one file (a hard link): both exist, nothing moved.
+    folder = tmp_path / "links"
+    a = registered(library, write(folder / "a.safetensors", "a"), "a")
+    os.link(folder / "a.safetensors", folder / "b.safetensors")
+    b = registered(library, folder / "b.safetensors", "b")
+    a_hash = hash_adapter(library, a).sha256
+    rehash(library, [b])
+    assert adapters.get(library, b).sha256 == a_hash

@@ -9,6 +9,7 @@ being incomplete, or changed since it was inspected, is inspected again.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections import deque
@@ -182,12 +183,19 @@ def hash_adapter(
     *,
     bytes_done: Callable[[int], None] | None = None,
     should_stop: StopCheck | None = None,
+    unless_moved_here: bool = False,
 ) -> AdapterOut:
     """Hash one adapter's file now and store the result.
 
+    ``unless_moved_here`` (the watcher's re-hash of a changed file): store nothing
+    when the file now at the adapter's path is another live adapter's file, moved
+    over it (same inode, size and modification time as that adapter last hashed);
+    the watcher relinks that one and marks this one missing, its hash kept.
+
     Raises:
         NotFound: no such adapter.
-        FileProblem: the file can't be read, or kept changing while it was hashed.
+        FileProblem: the file can't be read, kept changing while it was hashed, or
+            (``unless_moved_here``) is another adapter's file.
     """
     with lib.db.read() as session:
         adapter = load(session, ref)
@@ -202,11 +210,37 @@ def hash_adapter(
             raise FileProblem(f"{path}: {exc.message}") from None
     else:
         raise FileProblem(f"{path} kept changing while it was hashed; try again later")
+    if unless_moved_here and (other := _hashed_elsewhere(lib, adapter_id, result)):
+        raise FileProblem(f"{path} now holds the file of adapter {other} (moved over it)")
     _store(lib, adapter_id, result)
     with lib.db.read() as session:
         out = adapter_out(load(session, adapter_id))
     lib.publish(ChangeSet(updated=(adapter_id,)))
     return out
+
+
+def _hashed_elsewhere(lib: Library, adapter_id: str, result: HashResult) -> str | None:
+    """Another live adapter whose last hash was of this very file (inode, size, mtime)
+    and whose own path no longer leads to it: the file was moved here. (A hard link,
+    both paths still there, is not a move.)"""
+    with lib.db.read() as session:
+        rows = session.execute(
+            select(Adapter.id, Adapter.file_path).where(
+                Adapter.deleted_at.is_(None),
+                Adapter.id != adapter_id,
+                Adapter.file_inode == result.inode,
+                Adapter.hash_size == result.size,
+                Adapter.hash_mtime == result.mtime,
+            )
+        ).all()
+    for other_id, other_path in rows:
+        try:
+            still_there = os.stat(other_path).st_ino == result.inode
+        except OSError:
+            still_there = False
+        if not still_there:
+            return str(other_id)
+    return None
 
 
 def pending(lib: Library) -> list[tuple[str, str, int]]:
