@@ -18,6 +18,7 @@ from lora_desktop.models.database import (
 )
 from lora_desktop.models.migrate import UpgradeReport, upgrade_library
 from lora_desktop.services.errors import LibraryUnavailable
+from lora_desktop.services.window_busy import WindowBusy
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,8 @@ class Library:
 
     db: Database
     upgrade: UpgradeReport | None = None
+    window_busy: WindowBusy = field(default_factory=WindowBusy)
+    """Set while a window paints its list: long background loops wait their turn."""
     _listeners: list[ChangeListener] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 

@@ -292,7 +292,11 @@ def _register_batches(
 
 
 def _inspect_new(
-    chunk: list[str], known: dict[str, str], encoder: RowEncoder, listings: dict[str, FolderIndex]
+    chunk: list[str],
+    known: dict[str, str],
+    encoder: RowEncoder,
+    listings: dict[str, FolderIndex],
+    pause: Callable[[], object] = lambda: None,
 ) -> dict[str, Prepared | str]:
     """Check, inspect and encode each new file (outside any lock): its row or the skip reason.
 
@@ -302,6 +306,7 @@ def _inspect_new(
     for path in chunk:
         if path in known:
             continue
+        pause()  # the window may be painting the rows announced so far
         try:
             facts = check_lora_file(path)
         except FileProblem as exc:
@@ -329,7 +334,7 @@ def _register_chunk(
     encoder = RowEncoder(lib.db.engine.dialect)
     with lib.db.read() as session:  # not held while the files are read
         known = known_paths(session, chunk)
-    inspected = _inspect_new(chunk, known, encoder, listings)
+    inspected = _inspect_new(chunk, known, encoder, listings, lib.window_busy.wait_turn)
     with lib.db.write() as session:
         known = known_paths(session, chunk)
         # Names are stems trimmed, as validation trims them: look up what will be inserted.

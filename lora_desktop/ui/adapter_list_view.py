@@ -9,6 +9,7 @@ from PySide6.QtCore import QRect, QSize, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
+from lora_desktop.services.window_busy import WindowBusy
 from lora_desktop.ui.adapter_list_model import ID_ROLE
 from lora_desktop.ui.adapter_rows import COL_NAME, COL_PREVIEW, COL_STATUS, COL_TAGS, COL_WEIGHT
 from lora_desktop.ui.thumbnails import LIST_SIZE
@@ -29,6 +30,7 @@ class AdapterListView(QTableView):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self.setObjectName("adapterList")
+        self._paint_marker: WindowBusy | None = None
         # A table, not a tree: a tree asks the model about every row to lay out,
         # which costs a second on 50,000 rows. Every row is one fixed line high,
         # so a 10,000-character name is elided instead of growing its row.
@@ -113,9 +115,18 @@ class AdapterListView(QTableView):
             return
         event.accept()
 
+    def set_paint_marker(self, marker: WindowBusy | None) -> None:
+        """Mark each paint on ``marker`` (background loops step aside meanwhile)."""
+        self._paint_marker = marker
+
     def paintEvent(self, event: QPaintEvent) -> None:
         """QAbstractScrollArea.paintEvent: the rows, or a hint when there are none."""
-        super().paintEvent(event)
+        marker = self._paint_marker
+        if marker is None:
+            super().paintEvent(event)
+        else:
+            with marker.painting():
+                super().paintEvent(event)
         model = self.model()
         if model is not None and model.rowCount() > 0:
             return

@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         self.tag_filter.addItem("All tags", ALL_TAGS)
         self.list_view = AdapterListView()
         self.list_view.setModel(self.proxy)
+        self.list_view.set_paint_marker(self._library.window_busy)
 
         filters = QHBoxLayout()
         filters.setSpacing(8)

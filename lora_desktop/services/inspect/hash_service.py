@@ -123,6 +123,7 @@ def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None
         row = facts.get(adapter_id)
         if row is None:
             continue
+        lib.window_busy.wait_turn()  # JSON inside strings, or a whole file read again
         _id, path, was_incomplete, size, mtime, metadata = row
         if (
             was_incomplete
