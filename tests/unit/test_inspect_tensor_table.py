@@ -123,13 +123,13 @@ def test_a_bad_table_is_refused_with_its_reason(raw: bytes, size: int, message: 
     with pytest.raises(HeaderError) as caught:
         check_table(raw, size)
     assert message in caught.value.message
-    assert _fast_check(raw.decode(), size) is None  # the quick route never lets it through
+    assert _fast_check(raw, raw.decode(), size) is None  # the quick route never lets it through
 
 
 @pytest.mark.parametrize(("raw", "size", "message"), INCOMPLETE.values(), ids=list(INCOMPLETE))
 def test_data_that_does_not_tile_is_incomplete(raw: bytes, size: int, message: str) -> None:
     assert check_table(raw, size).incomplete == message
-    assert _fast_check(raw.decode(), size) is None
+    assert _fast_check(raw, raw.decode(), size) is None
 
 
 @pytest.mark.parametrize(("raw", "size", "tensors"), GOOD.values(), ids=list(GOOD))
@@ -137,19 +137,23 @@ def test_a_good_table_is_accepted_either_way(raw: bytes, size: int, tensors: int
     verdict = check_table(raw, size)
     assert (verdict.tensors, verdict.incomplete) == (tensors, None)
     assert verdict == _full_check(raw.decode(), size)
-    quick = _fast_check(raw.decode(), size)
+    quick = _fast_check(raw, raw.decode(), size)
     assert quick is None or quick == verdict
 
 
-def test_a_writers_header_takes_the_quick_route(tmp_path: Path) -> None:
+@pytest.mark.parametrize("separators", [(",", ":"), (", ", ": ")])
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_a_writers_header_takes_the_quick_route(
+    separators: tuple[str, str], ascii_only: bool
+) -> None:
     names = {f"lora_unet_{i}.lora_down.weight": ("F16", [4, 8]) for i in range(50)}
-    for separators in ((",", ":"), (", ", ": ")):
-        raw, size = header_bytes(names, kohya_metadata())
-        raw = json.dumps(json.loads(raw), separators=separators).encode()
-        quick = _fast_check(raw.decode(), size)
-        assert quick is not None
-        assert quick == _full_check(raw.decode(), size)
-        assert quick.metadata == kohya_metadata()
+    metadata = kohya_metadata() | {"ss_output_name": "ねこ café"}
+    raw, size = header_bytes(names, metadata)
+    raw = json.dumps(json.loads(raw), separators=separators, ensure_ascii=ascii_only).encode()
+    quick = _fast_check(raw, raw.decode(), size)
+    assert quick is not None
+    assert quick == _full_check(raw.decode(), size)
+    assert quick.metadata == metadata
 
 
 def test_the_hash_pass_reports_a_repeated_tensor_name(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 The JSON must be strict UTF-8, an object at the top, without duplicate keys or NaN,
 and nested no deeper than a safetensors header can be (``MAX_DEPTH``). Here:
-``decode_text`` (bytes to strict UTF-8), ``extract_metadata_text`` / ``extract_metadata``
+``decode_text`` (bytes to strict UTF-8), ``extract_metadata_text`` /
+``extract_metadata_span`` / ``extract_metadata``
 (``__metadata__`` alone, on a fast path when it is the first key),
 ``leading_metadata`` (the same from a header's first bytes, for
 ``safetensors_header.read_header_prefix``), ``parse_document`` (the whole header,
@@ -149,7 +150,24 @@ def extract_metadata_text(text: str) -> tuple[dict[str, str], str | None, str | 
     """``__metadata__``, a note on ignored values, and its JSON text when usable as is.
 
     The text is given only on the fast path and when every value is a string (so it
-    decodes to exactly the returned dict); otherwise it is None.
+    decodes to exactly the returned dict); otherwise it is None. See
+    ``extract_metadata_span``.
+
+    Raises:
+        HeaderError: not an object, invalid JSON, duplicate keys, too deep.
+    """
+    kept, note, span = extract_metadata_span(text)
+    return kept, note, None if span is None else text[span[0] : span[1]]
+
+
+def extract_metadata_span(
+    text: str,
+) -> tuple[dict[str, str], str | None, tuple[int, int] | None]:
+    """``__metadata__``, a note on ignored values, and where its JSON value lies.
+
+    The span (start, end) of the value in ``text`` is given only on the fast path and
+    when every value is a string (so it decodes to exactly the returned dict);
+    otherwise it is None.
 
     Fast path: safetensors writers put ``__metadata__`` first, so its key is read at
     the exact position of the first key and only its value is decoded. A header
@@ -173,7 +191,7 @@ def extract_metadata_text(text: str) -> tuple[dict[str, str], str | None, str | 
             begin = _skip_ws(text, colon + 1)
             value, end = _decode_at(text, begin)
             kept, note = metadata_strings(value)
-            return kept, note, text[begin:end] if note is None else None
+            return kept, note, (begin, end) if note is None else None
     if '"__metadata__"' not in text:
         return {}, None, None
     document = parse_document(text)
