@@ -46,6 +46,42 @@ def test_every_file_is_stored_across_batches_and_broadcast_once(
     assert pending(library) == []
 
 
+def test_files_go_on_being_hashed_while_a_batch_is_written(
+    library: Library, lora_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A batch's transaction is written beside the run: the hashing threads are not
+    # left waiting for it. Here the first write waits until every file is hashed,
+    # which never happens if writing holds up handing out the next files.
+    monkeypatch.setattr(hash_service, "STORE_BATCH", 2)
+    _library_of(library, lora_dir, 6)
+    all_hashed = threading.Event()
+    hashed: list[str] = []
+    real_hash, real_store = hash_service.hash_file, hash_service._store_many
+
+    def counting_hash(path: str, **options: object) -> hash_service.HashResult:
+        result = real_hash(path, **options)  # type: ignore[arg-type]
+        hashed.append(path)
+        if len(hashed) == 6:
+            all_hashed.set()
+        return result
+
+    waited: list[bool] = []
+
+    def slow_store(lib: Library, results: list[tuple[str, hash_service.HashResult]]) -> None:
+        if not waited:
+            waited.append(all_hashed.wait(timeout=20))
+        real_store(lib, results)
+
+    monkeypatch.setattr(hash_service, "hash_file", counting_hash)
+    monkeypatch.setattr(hash_service, "_store_many", slow_store)
+
+    report = hash_pending(library, workers=2)
+
+    assert waited == [True]
+    assert (report.hashed, report.failed) == (6, [])
+    assert pending(library) == []
+
+
 def test_a_file_touched_while_it_is_hashed_is_hashed_again(
     library: Library, lora_dir: Path
 ) -> None:

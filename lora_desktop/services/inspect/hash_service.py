@@ -298,12 +298,17 @@ def hash_pending(
     unwritten: list[tuple[str, HashResult]] = []
     written_at = time.monotonic()
 
+    writes: list[Future[None]] = []
+
     def write_results() -> None:
+        # On the writer thread: the loop goes on handing out files meanwhile (a batch's
+        # transaction takes tens of milliseconds; the hashing threads would wait).
         nonlocal written_at
         if unwritten:
-            _store_many(lib, unwritten)
-            updated.extend(adapter_id for adapter_id, _ in unwritten)
+            batch = list(unwritten)
             unwritten.clear()
+            writes.append(writer.submit(_store_many, lib, batch))
+            updated.extend(adapter_id for adapter_id, _ in batch)
         written_at = time.monotonic()
 
     # Tables checked in helper processes (the usual case): every worker takes the
@@ -316,15 +321,16 @@ def hash_pending(
     retry: list[tuple[str, str, int]] = []  # files that changed: last, they may still be written
     attempts: dict[str, int] = {}
     slots = max(1, workers)
-    if slots > 1:  # on a spinning disk (one worker) reading two places at once would seek
-        # The large files are hashed last; read them while the small ones keep the
-        # processors busy.
-        large = [(path, size) for _id, path, size in jobs if size > SMALL_FILE]
-        read_ahead_in_background(large, large_budget())
+    # The large files are hashed last; they are read while the small ones keep the
+    # processors busy, once the first file is done: asked for at the start, 2 GB of
+    # reads held up the helpers' start (their modules cold on disk) for a second.
+    # Not on a spinning disk (one worker), where reading two places at once would seek.
+    large = [(path, size) for _id, path, size in jobs if size > SMALL_FILE] if slots > 1 else []
     with (
         quick_gil_handoff(),
         _table_checker(jobs, slots) as table_check,
         ThreadPoolExecutor(max_workers=slots, thread_name_prefix="hash") as pool,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash-store") as writer,
     ):
         running: dict[Future[HashResult], tuple[tuple[str, str, int], bool]] = {}
 
@@ -363,6 +369,9 @@ def hash_pending(
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             done = [(future, running.pop(future)[0]) for future in finished]
             top_up()  # the next files start before these results are written
+            if large:
+                read_ahead_in_background(large, large_budget())
+                large = []
             for future, (adapter_id, path, _size) in done:
                 try:
                     result = future.result()
@@ -391,7 +400,9 @@ def hash_pending(
             # One transaction per batch: a commit per small file cost more than its hashing.
             if len(unwritten) >= STORE_BATCH or time.monotonic() - written_at >= STORE_INTERVAL_S:
                 write_results()
-    write_results()
+        write_results()
+        for write in writes:
+            write.result()
     if updated:
         lib.publish(ChangeSet(updated=tuple(updated)))
     log.info("hashed %d files (%d incomplete, %d failed)", hashed, incomplete, len(failed))

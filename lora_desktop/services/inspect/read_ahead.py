@@ -16,6 +16,10 @@ import os
 import threading
 from collections.abc import Sequence
 
+ADVICE_SPAN = 8 * 1024 * 1024
+"""The kernel reads at most about this much for one ``POSIX_FADV_WILLNEED`` (measured
+here: advising a whole 100 MB file cached its first 8 MiB), so a file is advised in
+spans of this size."""
 LARGE_BUDGET_MAX = 2 * 1024**3
 """At most this many bytes of large files are asked for at the start of a run (and
 no more than an eighth of the machine's memory)."""
@@ -30,7 +34,9 @@ def read_ahead(path: str) -> None:
     except OSError:
         return
     try:
-        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+        size = os.fstat(fd).st_size
+        for offset in range(0, max(size, 1), ADVICE_SPAN):
+            os.posix_fadvise(fd, offset, ADVICE_SPAN, os.POSIX_FADV_WILLNEED)
     except OSError:
         pass
     finally:
