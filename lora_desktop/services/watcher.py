@@ -31,7 +31,7 @@ from lora_desktop.services.library import ChangeSet, Library
 from lora_desktop.services.moves import apply_moves
 from lora_desktop.services.reconcile import reconcile
 from lora_desktop.services.relink import store_quick_keys
-from lora_desktop.services.watch_queue import EventQueue, RecordingHandler
+from lora_desktop.services.watch_queue import EVENTS_WATCHED, EventQueue, RecordingHandler
 
 if TYPE_CHECKING:  # watchdog itself is imported when watching starts, not with the window
     from watchdog.observers.api import BaseObserver, ObservedWatch
@@ -201,7 +201,9 @@ class LibraryWatcher:
         observer = self._observer
         assert observer is not None, "start() first"
         try:
-            watch = observer.schedule(self._handler, folder, recursive=True)
+            watch = observer.schedule(
+                self._handler, folder, recursive=True, event_filter=EVENTS_WATCHED
+            )
         except OSError as exc:
             if exc.errno not in (errno.ENOSPC, errno.EMFILE):
                 log.warning("cannot watch %s: %s", folder, exc)
@@ -223,7 +225,9 @@ class LibraryWatcher:
 
             self._poller = PollingObserver(timeout=self._polling_interval)
             self._poller.start()
-        watch = self._poller.schedule(self._handler, folder, recursive=True)
+        watch = self._poller.schedule(
+            self._handler, folder, recursive=True, event_filter=EVENTS_WATCHED
+        )
         self.polled.add(folder)
         with self._state_lock:
             first, self._hinted = not self._hinted, True

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from watchdog.events import FileSystemEvent
 
 from lora_desktop.services import adapters, folders
 from lora_desktop.services.library import Library
@@ -242,3 +244,34 @@ def test_a_subfolder_moved_out_of_the_library_marks_its_rows_missing(
     shutil.move(watched / "pack", tmp_path / "pack")
     assert loop.wait_for(lambda: status_of(library, adapter_id) == "missing", TIMEOUT)
     assert_metadata_kept(library, adapter_id, "a-mine")
+
+
+def test_reading_files_in_a_watched_folder_makes_no_events(library: Library, watched: Path) -> None:
+    # The app reads every file it registers and hashes; inotify reports each open and
+    # close of a watched file unless told not to, and watchdog's thread would decode
+    # thousands of events only to drop them. Only changes come through.
+    paths = [write(watched / f"r{i}.safetensors", f"r{i}") for i in range(20)]
+    watcher = LibraryWatcher(library, settle=SETTLE, polling_interval=0.2)
+    seen: list[tuple[str, str]] = []
+    marker_seen = threading.Event()
+    marker = watched / "marker.safetensors"
+    record = watcher._handler.dispatch
+
+    def dispatch(event: FileSystemEvent) -> None:
+        seen.append((event.event_type, str(event.src_path)))
+        if str(event.src_path) == str(marker):
+            marker_seen.set()
+        record(event)
+
+    watcher._handler.dispatch = dispatch  # type: ignore[method-assign]
+    watcher.start()
+    try:
+        for path in paths:
+            assert path.read_bytes()
+        write(marker, "marker")  # events arrive in order: the reads' would come first
+        assert marker_seen.wait(TIMEOUT)
+    finally:
+        watcher.stop()
+    kinds = {kind for kind, _path in seen}
+    assert "created" in kinds
+    assert not kinds & {"opened", "closed_no_write"}, seen
