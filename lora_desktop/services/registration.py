@@ -46,6 +46,7 @@ from lora_desktop.services.errors import Conflict, FileProblem, InvalidParam, Va
 from lora_desktop.services.gil_handoff import quick_gil_handoff
 from lora_desktop.services.inspect.apply import apply_inspection
 from lora_desktop.services.inspect.inspection import inspect_file
+from lora_desktop.services.inspect.read_ahead import read_ahead_batch
 from lora_desktop.services.inspect.sidecars import FolderIndex, folder_listing
 from lora_desktop.services.library import ChangeSet, Library
 
@@ -277,6 +278,7 @@ def _register_batches(
         size = FIRST_BATCH_SIZE if start == 0 else BATCH_SIZE
         chunk = files[start : start + size]
         start += len(chunk)
+        read_ahead_batch(chunk)  # a cold batch: the disk reads ahead while we parse
         chunk_entries, chunk_ids = _register_chunk(lib, chunk, listings)
         entries.extend(chunk_entries)
         unannounced.extend(chunk_ids)

@@ -40,11 +40,7 @@ from lora_desktop.services.inspect.hashing import (
 from lora_desktop.services.inspect.header_json import HeaderError
 from lora_desktop.services.inspect.inspection import FileInspection, inspect_file
 from lora_desktop.services.inspect.metadata import trigger_candidates
-from lora_desktop.services.inspect.read_ahead import (
-    large_budget,
-    read_ahead,
-    read_ahead_in_background,
-)
+from lora_desktop.services.inspect.read_ahead import read_ahead
 from lora_desktop.services.inspect.table_worker import TableWorkers
 from lora_desktop.services.inspect.tensor_table import check_table
 from lora_desktop.services.library import ChangeSet, Library
@@ -311,21 +307,16 @@ def hash_pending(
             updated.extend(adapter_id for adapter_id, _ in batch)
         written_at = time.monotonic()
 
-    # Tables checked in helper processes (the usual case): every worker takes the
-    # smallest files first (rows fill in early), each waiting on its own helper.
-    # Checked here (a short run): one worker takes the smallest files first, the
-    # others the largest, but only files bigger than ``SMALL_FILE``. A small file's
-    # check then holds the GIL, a large file is mostly hashing (GIL released): the
-    # two kinds overlap, and no two threads fight over the GIL for small files.
+    # Large files are hashed from the large end of the queue by one worker (all but
+    # one when tables are checked here), small ones from the small end by the others
+    # (rows fill in early). A large file is mostly hashing and reading, both without
+    # the GIL, and read with O_DIRECT when not cached; a small one is mostly its table
+    # check: in a helper process (the usual case), or here holding the GIL, so then
+    # only one worker takes small files. The two kinds overlap on the two cores.
     queue = deque(jobs)
     retry: list[tuple[str, str, int]] = []  # files that changed: last, they may still be written
     attempts: dict[str, int] = {}
     slots = max(1, workers)
-    # The large files are hashed last; they are read while the small ones keep the
-    # processors busy, once the first file is done: asked for at the start, 2 GB of
-    # reads held up the helpers' start (their modules cold on disk) for a second.
-    # Not on a spinning disk (one worker), where reading two places at once would seek.
-    large = [(path, size) for _id, path, size in jobs if size > SMALL_FILE] if slots > 1 else []
     with (
         quick_gil_handoff(),
         _table_checker(jobs, slots) as table_check,
@@ -333,6 +324,7 @@ def hash_pending(
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash-store") as writer,
     ):
         running: dict[Future[HashResult], tuple[tuple[str, str, int], bool]] = {}
+        large_end = 1 if table_check is not None else slots - 1
 
         def next_job() -> tuple[tuple[str, str, int], bool] | None:
             if not queue and retry and not running:
@@ -340,14 +332,14 @@ def hash_pending(
                 retry.clear()
             if not queue:
                 return None
-            if table_check is not None or not any(
-                from_small_end for _, from_small_end in running.values()
-            ):
+            on_small = sum(1 for _, from_small_end in running.values() if from_small_end)
+            on_large = len(running) - on_small
+            if on_large < large_end and queue[-1][2] > SMALL_FILE:
+                return queue.pop(), False
+            if table_check is not None or on_small == 0:
                 if len(queue) > PREFETCH_AHEAD and queue[PREFETCH_AHEAD][2] <= SMALL_FILE:
                     read_ahead(queue[PREFETCH_AHEAD][1])
                 return queue.popleft(), True
-            if queue[-1][2] > SMALL_FILE:
-                return queue.pop(), False
             return None
 
         def top_up() -> None:
@@ -359,6 +351,7 @@ def hash_pending(
                     bytes_done=count,
                     should_stop=stopping,
                     table_check=table_check or check_table,
+                    direct=slots > 1,  # not on a spinning disk: its read-ahead is better
                 )
                 running[future] = (job, from_small_end)
 
@@ -369,9 +362,6 @@ def hash_pending(
             finished, _ = wait(running, return_when=FIRST_COMPLETED)
             done = [(future, running.pop(future)[0]) for future in finished]
             top_up()  # the next files start before these results are written
-            if large:
-                read_ahead_in_background(large, large_budget())
-                large = []
             for future, (adapter_id, path, _size) in done:
                 try:
                     result = future.result()

@@ -6,7 +6,8 @@ kohya's ``sshs_model_hash`` and A1111's Lora short hash are the same value, and
 it does not change when only metadata is edited). Reads are large (4 MiB into
 one reused buffer per thread), so hashlib releases the GIL and two threads use
 both cores; the kernel is asked for the next chunk while one is hashed, so a file
-that is not cached is read while it is hashed.
+that is not cached is read while it is hashed. A large file that is not cached can
+be read with ``O_DIRECT`` instead (``direct_read``), which spares the kernel's copy.
 
 If the file's size, modification time or inode differ before and after the pass,
 the result is thrown away (``FileChanged``): the caller queues it again.
@@ -20,6 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from lora_desktop.services.inspect.direct_read import DirectChunks, cached_at_end
 from lora_desktop.services.inspect.header_json import HeaderError
 from lora_desktop.services.inspect.safetensors_header import (
     INDEX_CAP,
@@ -30,6 +32,8 @@ from lora_desktop.services.inspect.safetensors_header import (
 from lora_desktop.services.inspect.tensor_table import TableCheck, check_table
 
 CHUNK = 4 * 1024 * 1024
+DIRECT_MIN = 32 * 1024 * 1024
+"""Files from this size are read with ``O_DIRECT`` when not cached (``hash_file``)."""
 BytesDone = Callable[[int], None]
 """``bytes_done(n)``: n more bytes hashed; called on the hashing thread."""
 StopCheck = Callable[[], bool]
@@ -86,11 +90,14 @@ def hash_file(
     bytes_done: BytesDone | None = None,
     should_stop: StopCheck | None = None,
     table_check: TableChecker = check_table,
+    direct: bool = False,
 ) -> HashResult:
     """Hash ``path`` in one pass (see the module's docstring).
 
     ``table_check`` checks the tensor table (a hash run passes a ``TableWorker``'s,
-    which runs it in a helper process).
+    which runs it in a helper process). ``direct``: a file of ``DIRECT_MIN`` bytes or
+    more that the kernel has not cached is read with ``O_DIRECT`` (``direct_read``;
+    a hash run on a solid-state disk asks for it).
 
     Raises:
         HeaderError: the file cannot be opened or read (missing, not a regular file).
@@ -132,6 +139,8 @@ def hash_file(
         if bytes_done is not None and done:
             bytes_done(min(done, 8 + (len(header) if header is not None else 0)))
         hashers = (whole,) if weights is None else (whole, weights)
+        if direct and st.st_size >= DIRECT_MIN and cached_at_end(fd, st.st_size) is False:
+            done += _pump_direct(path, fd, done, hashers, bytes_done, should_stop)
         done += _pump(fd, None, hashers, bytes_done, should_stop)
         after_open = os.fstat(fd)
     finally:
@@ -205,4 +214,31 @@ def _pump(
             total += count
             if bytes_done is not None:
                 bytes_done(count)
+    return total
+
+
+def _pump_direct(
+    path: str,
+    fd: int,
+    start: int,
+    hashers: tuple[hashlib._Hash, ...],
+    bytes_done: BytesDone | None,
+    should_stop: StopCheck | None,
+) -> int:
+    """Feed the bytes from ``start`` to every hasher with direct reads; return the count.
+
+    Where direct reading stops early (refused, or an error) ``fd`` is left at that
+    point, for ``_pump`` to go on with ordinary reads.
+    """
+    total = 0
+    with DirectChunks(path, fd, start, CHUNK) as chunks:
+        for chunk in chunks:
+            if should_stop is not None and should_stop():
+                raise HashStopped
+            for hasher in hashers:
+                hasher.update(chunk)
+            total += len(chunk)
+            if bytes_done is not None:
+                bytes_done(len(chunk))
+    os.lseek(fd, start + total, os.SEEK_SET)
     return total

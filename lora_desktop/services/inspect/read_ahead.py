@@ -1,13 +1,15 @@
-"""Asking the kernel to read files before a hash run reaches them.
+"""Asking the kernel to read files before registration or a hash run reaches them.
 
-Files freshly registered after a reboot are cold: only their header's first
-64 KiB was read. A hash run is CPU-bound on small files (their tensor tables are
-checked) and bound by the disk on large ones; the kernel reads ahead what it is
+Files freshly dropped after a reboot are cold: each first read waits for the disk.
+Registration reads a few KiB of each file, one file after another, so on a cold
+library it mostly waits; a hash run checks small files' tables (processor-bound)
+while their bytes could already be coming in. The kernel reads ahead what it is
 told will be needed, so the disk works while the processors do.
 
-Hints only: a file gone, a FIFO (opened without waiting for a writer), a folder
-or a system without ``posix_fadvise`` is passed over quietly; cached pages make
-it a no-op.
+Hints only: a file gone, a FIFO (opened without waiting for a writer), a folder or a
+system without ``posix_fadvise`` is passed over quietly; cached pages make it a
+no-op. Large files are not read ahead whole: the hash pass reads those it finds
+uncached with ``O_DIRECT`` (``direct_read``), past the kernel's cache.
 """
 
 from __future__ import annotations
@@ -20,13 +22,16 @@ ADVICE_SPAN = 8 * 1024 * 1024
 """The kernel reads at most about this much for one ``POSIX_FADV_WILLNEED`` (measured
 here: advising a whole 100 MB file cached its first 8 MiB), so a file is advised in
 spans of this size."""
-LARGE_BUDGET_MAX = 2 * 1024**3
-"""At most this many bytes of large files are asked for at the start of a run (and
-no more than an eighth of the machine's memory)."""
+WHOLE_UP_TO = 4 * 1024 * 1024
+"""``read_ahead_batch`` asks for whole files up to this size, and for the first
+``LARGE_PREFIX`` bytes of larger ones (their header, their quick key's first MiB)."""
+LARGE_PREFIX = 1024 * 1024
+_WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", 3)
 
 
-def read_ahead(path: str) -> None:
-    """Ask the kernel to read all of ``path`` into its cache, without waiting."""
+def read_ahead(path: str, limit: int | None = None) -> None:
+    """Ask the kernel to read ``path`` (its first ``limit`` bytes) into its cache, without
+    waiting."""
     if not hasattr(os, "posix_fadvise"):
         return
     try:
@@ -35,43 +40,53 @@ def read_ahead(path: str) -> None:
         return
     try:
         size = os.fstat(fd).st_size
-        for offset in range(0, max(size, 1), ADVICE_SPAN):
-            os.posix_fadvise(fd, offset, ADVICE_SPAN, os.POSIX_FADV_WILLNEED)
+        end = size if limit is None else min(size, limit)
+        for offset in range(0, max(end, 1), ADVICE_SPAN):
+            os.posix_fadvise(fd, offset, min(ADVICE_SPAN, max(end - offset, 1)), _WILLNEED)
     except OSError:
         pass
     finally:
         os.close(fd)
 
 
-def large_budget() -> int:
-    """How many bytes of large files a run asks for ahead: an eighth of the memory, capped."""
+def cached(path: str) -> bool | None:
+    """Whether the first page of ``path`` is in the kernel's cache (None: cannot tell).
+
+    A read with ``RWF_NOWAIT`` returns only cached data and fails at once otherwise.
+    """
+    flag = getattr(os, "RWF_NOWAIT", None)
+    if flag is None:
+        return None
     try:
-        memory = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
-        return 0
-    return min(LARGE_BUDGET_MAX, max(memory, 0) // 8)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return None
+    try:
+        return os.preadv(fd, [bytearray(1)], 0, flag) >= 0
+    except BlockingIOError:
+        return False
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
 
 
-def within_budget(files: Sequence[tuple[str, int]], budget: int) -> list[str]:
-    """The paths of ``files`` (path, size), in order, while their sizes fit in ``budget``."""
-    chosen: list[str] = []
-    total = 0
-    for path, size in files:
-        if total + size > budget:
-            break
-        chosen.append(path)
-        total += size
-    return chosen
+def read_ahead_batch(paths: Sequence[str]) -> bool:
+    """If ``paths`` look cold (their first file's first page is not cached), read them
+    ahead on a daemon thread, in order: small files whole, large ones their first MiB.
+    Returns whether it did (a warm batch costs one probe)."""
+    if not paths or cached(paths[0]) is not False:
+        return False
+    thread = threading.Thread(target=_read_batch, args=(list(paths),), daemon=True)
+    thread.name = "read-ahead"
+    thread.start()
+    return True
 
 
-def read_ahead_in_background(files: Sequence[tuple[str, int]], budget: int) -> None:
-    """Ask for ``files`` (path, size), in order, up to ``budget`` bytes, on a daemon thread
-    (submitting the reads of a large file can take a moment)."""
-    chosen = within_budget(files, budget)
-    if chosen:
-        threading.Thread(target=_read_all, args=(chosen,), name="read-ahead", daemon=True).start()
-
-
-def _read_all(paths: list[str]) -> None:
+def _read_batch(paths: list[str]) -> None:
     for path in paths:
-        read_ahead(path)
+        try:
+            size = os.stat(path).st_size
+        except OSError:
+            continue
+        read_ahead(path, None if size <= WHOLE_UP_TO else LARGE_PREFIX)
