@@ -182,3 +182,29 @@ def test_reading_ahead_never_blocks_or_fails(tmp_path: Path) -> None:
     for path in (tmp_path / "gone.safetensors", fifo, tmp_path, real):
         read_ahead(str(path))
     assert real.read_bytes() == b"\x00" * 64
+
+
+def test_suggestions_are_not_stored_over_metadata_read_again_meanwhile(
+    library: Library, lora_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The hash pass derives trigger-word suggestions outside the write lock; if the
+    # row's metadata changed in between (the file was inspected again), they are stale.
+    from lora_desktop.models.tables import AdapterDetails
+
+    _library_of(library, lora_dir, 1)
+    ((adapter_id, _path, _size),) = pending(library)
+    newer = kohya_metadata(ss_output_name="newer")
+    real = hash_service.trigger_candidates
+
+    def racing(metadata: dict[str, str], problems: list[str]) -> object:
+        with library.db.write() as session:
+            session.get(AdapterDetails, adapter_id).training_metadata = newer
+        return real(metadata, problems)
+
+    monkeypatch.setattr(hash_service, "trigger_candidates", racing)
+    report = hash_pending(library, workers=1)
+
+    shown = adapters.get(library, adapter_id)
+    assert report.hashed == 1
+    assert shown.sha256 is not None  # the hash is the file's, stored all the same
+    assert shown.trigger_candidates == []  # not the suggestions of the older metadata

@@ -8,6 +8,7 @@ being incomplete, or changed since it was inspected, is inspected again.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -18,8 +19,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import or_, select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import Text, bindparam, cast, or_, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from lora_desktop.models.base import utcnow
 from lora_desktop.models.schemas import AdapterOut, HashReport
@@ -96,11 +97,14 @@ def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None
 
     What does not need the write lock is done first, outside it: the re-inspections
     and the trigger-word candidates (JSON inside strings) that bulk registration
-    leaves to this pass.
+    leaves to this pass. Re-inspected rows are written through the ORM
+    (``apply_inspection``); the others, nearly all of them, by two executemany UPDATEs
+    (through the ORM, loading and flushing each row took more processor time than the
+    hashing of a small file).
     """
     ids = [adapter_id for adapter_id, _ in results]
     reinspect: dict[str, FileInspection] = {}
-    derived: dict[str, tuple[dict[str, str], list[dict[str, Any]], list[str]]] = {}
+    derived: dict[str, tuple[str, list[dict[str, Any]], list[str], list[dict[str, Any]]]] = {}
     with lib.db.read() as session:
         rows = session.execute(
             select(
@@ -109,7 +113,8 @@ def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None
                 Adapter.incomplete,
                 Adapter.file_size,
                 Adapter.file_mtime,
-                AdapterDetails.training_metadata,
+                _METADATA_TEXT,
+                AdapterDetails.trigger_candidates,
             )
             .outerjoin(AdapterDetails, AdapterDetails.adapter_id == Adapter.id)
             .where(Adapter.id.in_(ids))
@@ -120,7 +125,8 @@ def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None
         if row is None:
             continue
         lib.window_busy.wait_turn()  # JSON inside strings, or a whole file read again
-        _id, path, was_incomplete, size, mtime, metadata = row
+        _id, path, was_incomplete, size, mtime, metadata_text, stored = row
+        metadata = None if metadata_text is None else json.loads(metadata_text)
         if (
             was_incomplete
             or (size, mtime) != (result.size, result.mtime)
@@ -129,24 +135,108 @@ def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None
             or (result.header_problem is not None and metadata is not None)
         ):
             reinspect[adapter_id] = inspect_file(path)
-        elif metadata is not None:
+        elif isinstance(metadata, dict):
             problems: list[str] = []
             found = [c.as_json() for c in trigger_candidates(metadata, problems)]
-            derived[adapter_id] = (metadata, found, problems)
+            derived[adapter_id] = (metadata_text, found, problems, stored or [])
     with lib.db.write() as session:
-        batch = select(Adapter).options(selectinload(Adapter.details)).where(Adapter.id.in_(ids))
-        adapters = {a.id: a for a in session.scalars(batch)}
-        for adapter_id, result in results:
-            adapter = adapters.get(adapter_id)
-            if adapter is None:
-                continue
-            if adapter_id in reinspect:
-                apply_inspection(session, adapter, reinspect[adapter_id])
-            elif adapter_id in derived:
-                metadata, found, problems = derived[adapter_id]
-                if adapter.training_metadata == metadata:  # not re-inspected meanwhile
-                    _set_candidates(adapter, found, problems)
-            _set_hash(adapter, result)
+        if reinspect:
+            batch = (
+                select(Adapter)
+                .options(selectinload(Adapter.details))
+                .where(Adapter.id.in_(list(reinspect)))
+            )
+            for adapter in session.scalars(batch):
+                apply_inspection(session, adapter, reinspect[adapter.id])
+                _set_hash(adapter, dict(results)[adapter.id])
+        plain = [(i, r) for i, r in results if i not in reinspect and i in facts]
+        if plain:
+            _store_plain(session, plain, derived)
+
+
+_METADATA_TEXT = cast(AdapterDetails.training_metadata, Text)
+"""The stored metadata's JSON text: compared as is to tell a row re-inspected meanwhile."""
+_A = Adapter.__table__.c
+_HASH_UPDATE = (
+    update(Adapter.__table__)  # type: ignore[arg-type]
+    .where(_A.id == bindparam("row_id"))
+    .values(
+        sha256=bindparam("sha256"),
+        sha256_weights=bindparam("sha256_weights"),
+        hash_size=bindparam("size"),
+        hash_mtime=bindparam("mtime"),
+        file_size=bindparam("size"),
+        file_mtime=bindparam("mtime"),
+        file_inode=bindparam("inode"),
+        hashed_at=bindparam("now", type_=_A.hashed_at.type),
+        file_status=bindparam("status"),
+        incomplete=bindparam("incomplete"),
+        inspect_error=bindparam("error"),
+        updated_at=bindparam("now", type_=_A.updated_at.type),
+    )
+)
+_D = AdapterDetails.__table__.c
+_CANDIDATES_UPDATE = (
+    update(AdapterDetails.__table__)  # type: ignore[arg-type]
+    .where(_D.adapter_id == bindparam("row_id"))
+    .values(trigger_candidates=bindparam("candidates", type_=_D.trigger_candidates.type))
+)
+
+
+def _store_plain(
+    session: Session,
+    results: Sequence[tuple[str, HashResult]],
+    derived: dict[str, tuple[str, list[dict[str, Any]], list[str], list[dict[str, Any]]]],
+) -> None:
+    """The hash (and the derived trigger-word candidates) of rows not re-inspected, as
+    ``_set_hash`` writes them (and the candidates, with their problems noted), from
+    the rows as they are now."""
+    ids = [adapter_id for adapter_id, _ in results]
+    now = {
+        row[0]: row
+        for row in session.execute(
+            select(Adapter.id, Adapter.file_status, Adapter.inspect_error, _METADATA_TEXT)
+            .outerjoin(AdapterDetails, AdapterDetails.adapter_id == Adapter.id)
+            .where(Adapter.id.in_(ids))
+        )
+    }
+    hashes: list[dict[str, Any]] = []
+    candidates: list[dict[str, Any]] = []
+    stamp = utcnow()
+    for adapter_id, result in results:
+        row = now.get(adapter_id)
+        if row is None:
+            continue  # deleted meanwhile
+        _id, status, error, metadata_text = row
+        if adapter_id in derived and derived[adapter_id][0] == metadata_text:
+            _text, found, problems, stored = derived[adapter_id]  # not re-inspected meanwhile
+            if found != stored:
+                candidates.append({"row_id": adapter_id, "candidates": found})
+            new = [p for p in problems if p not in (error or "")]
+            if new:
+                error = "; ".join([*filter(None, [error]), *new])[:2000]
+        problem = result.incomplete or result.header_problem
+        if problem and problem not in (error or ""):  # beside the others
+            error = "; ".join(filter(None, [error, problem]))[:2000]
+        hashes.append(
+            {
+                "row_id": adapter_id,
+                "sha256": result.sha256,
+                "sha256_weights": result.sha256_weights,
+                "size": result.size,
+                "mtime": result.mtime,
+                "inode": result.inode,
+                "now": stamp,
+                # the watcher's "changed" lasts until re-hashed
+                "status": "ok" if status == "changed" else status,
+                "incomplete": result.incomplete is not None,
+                "error": error,
+            }
+        )
+    if hashes:
+        session.execute(_HASH_UPDATE, hashes)
+    if candidates:
+        session.execute(_CANDIDATES_UPDATE, candidates)
 
 
 def _set_hash(adapter: Adapter, result: HashResult) -> None:
@@ -163,15 +253,6 @@ def _set_hash(adapter: Adapter, result: HashResult) -> None:
     if problem and problem not in (adapter.inspect_error or ""):  # beside the others
         adapter.inspect_error = "; ".join(filter(None, [adapter.inspect_error, problem]))[:2000]
     adapter.updated_at = utcnow()
-
-
-def _set_candidates(adapter: Adapter, found: list[dict[str, Any]], problems: list[str]) -> None:
-    """The trigger-word suggestions, which bulk registration leaves to this pass."""
-    if found != adapter.trigger_candidates:
-        adapter.trigger_candidates = found
-    new = [p for p in problems if p not in (adapter.inspect_error or "")]
-    if new:
-        adapter.inspect_error = "; ".join([*filter(None, [adapter.inspect_error]), *new])[:2000]
 
 
 def hash_adapter(
