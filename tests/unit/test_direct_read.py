@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from lora_desktop.services.inspect import direct_read, hashing
-from lora_desktop.services.inspect.direct_read import DirectChunks, cached_at_end
+from lora_desktop.services.inspect.direct_read import DirectChunks, cached_in_middle
 from lora_desktop.services.inspect.hashing import HashStopped, hash_file
 from tests.inspect_files import header_bytes
 from tests.page_cache import resident_pages, uncached
@@ -75,7 +75,7 @@ def test_an_uncached_large_file_is_hashed_past_the_cache(tmp_path: Path) -> None
     _direct_or_skip(path)
     result = hash_file(str(path), direct=True)
     # Read with O_DIRECT: the data never entered the kernel's cache (its first pages,
-    # the header read as usual, and the last page's probe may have).
+    # the header read as usual, and the probed middle page may have).
     pages = resident_pages(path)
     assert sum(pages) < len(pages) // 4
     assert (result.sha256, result.sha256_weights) == _expected(path)
@@ -153,11 +153,18 @@ def test_stopping_mid_file_ends_the_reader(tmp_path: Path) -> None:
 
 
 def test_the_cache_probe_tells_cold_from_warm(tmp_path: Path) -> None:
-    path = uncached(tmp_path / "probe.bin", 4 * CHUNK)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        assert cached_at_end(fd, 4 * CHUNK) is False
-        os.pread(fd, CHUNK, 3 * CHUNK)
-        assert cached_at_end(fd, 4 * CHUNK) is True
-    finally:
-        os.close(fd)
+    # (A probe that misses may itself make the kernel read around the middle: one
+    # probe per file.)
+    size = 64 * CHUNK
+    for name, reads, cached in (
+        ("cold.bin", [(8, 0), (CHUNK, size - CHUNK)], False),  # header, quick key's end
+        ("read.bin", [(CHUNK, size // 2 - CHUNK // 2)], True),
+    ):
+        path = uncached(tmp_path / name, size)
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            for length, offset in reads:
+                os.pread(fd, length, offset)
+            assert cached_in_middle(fd, size) is cached, name
+        finally:
+            os.close(fd)

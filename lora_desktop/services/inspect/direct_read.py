@@ -8,8 +8,8 @@ the app, during the hashing of twenty 100 MB files: 30% of both cores in
 kernel does next to nothing. A direct read has no kernel read-ahead, so a reader
 thread reads the next chunks while the hashing thread hashes the one it has.
 
-Only for files the kernel does not hold already (``cached_at_end``): a warm file is
-copied from memory faster than any disk reads it. Wherever ``O_DIRECT`` is refused
+Only for files the kernel does not hold already (``cached_in_middle``): a warm file
+is copied from memory faster than any disk reads it. Wherever ``O_DIRECT`` is refused
 (tmpfs, some network or FUSE file systems) or a direct read fails, ``DirectChunks``
 says so and the caller reads on with ordinary reads from where it stopped.
 """
@@ -32,17 +32,20 @@ RING = 3
 _local = threading.local()
 
 
-def cached_at_end(fd: int, size: int) -> bool | None:
-    """Whether the last page of the open file is in the kernel's cache.
+def cached_in_middle(fd: int, size: int) -> bool | None:
+    """Whether the page in the middle of the open file is in the kernel's cache.
 
-    A read with ``RWF_NOWAIT`` returns only cached data and fails at once otherwise.
-    None: the system cannot tell (no ``preadv2`` flags, or refused by the file system).
+    The middle: the first and last MiB are read by other passes (the header, the
+    quick key), so their pages say nothing of the rest; a file read whole has its
+    middle cached. A read with ``RWF_NOWAIT`` returns only cached data and fails at
+    once otherwise. None: the system cannot tell (no ``preadv2`` flags, or refused by
+    the file system).
     """
     flag = getattr(os, "RWF_NOWAIT", None)
     if flag is None or size <= 0:
         return None
     try:
-        return os.preadv(fd, [bytearray(1)], size - 1, flag) > 0
+        return os.preadv(fd, [bytearray(1)], size // 2, flag) > 0
     except BlockingIOError:
         return False
     except OSError:

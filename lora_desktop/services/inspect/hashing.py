@@ -21,7 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from lora_desktop.services.inspect.direct_read import DirectChunks, cached_at_end
+from lora_desktop.services.inspect.direct_read import DirectChunks, cached_in_middle
 from lora_desktop.services.inspect.header_json import HeaderError
 from lora_desktop.services.inspect.safetensors_header import (
     INDEX_CAP,
@@ -139,7 +139,7 @@ def hash_file(
         if bytes_done is not None and done:
             bytes_done(min(done, 8 + (len(header) if header is not None else 0)))
         hashers = (whole,) if weights is None else (whole, weights)
-        if direct and st.st_size >= DIRECT_MIN and cached_at_end(fd, st.st_size) is False:
+        if direct and st.st_size >= DIRECT_MIN and cached_in_middle(fd, st.st_size) is False:
             done += _pump_direct(path, fd, done, hashers, bytes_done, should_stop)
         done += _pump(fd, None, hashers, bytes_done, should_stop)
         after_open = os.fstat(fd)
