@@ -206,10 +206,11 @@ def read_header_prefix(path: str, before: os.stat_result | None = None) -> Heade
     """Read a header only as far as its leading ``__metadata__`` (bulk registration).
 
     The file and its length are checked as by ``read_header`` (regular file, length
-    against the file's size and the cap, nothing allocated before). Then only
-    ``PREFIX_READ`` bytes are read, and more (doubling) only while ``__metadata__``
-    runs past them. What was read must be strict UTF-8 and ``__metadata__`` strict
-    JSON (duplicate keys, NaN and deep nesting refused), as in ``read_header``. The
+    against the file's size and the cap). The length and the first ``PREFIX_READ``
+    bytes are read at once (a fixed amount, whatever the length claims), and more
+    (doubling) only while ``__metadata__`` runs past them. What was read must be
+    strict UTF-8 and ``__metadata__`` strict JSON (duplicate keys, NaN and deep
+    nesting refused), as in ``read_header``. The
     rest of the header is neither read nor checked here: the hash pass checks all of
     it (``tensor_table.check_table``: UTF-8, one JSON object, duplicate keys, depth,
     the tensor table). Any other layout (``__metadata__`` not the first key, none at
@@ -219,11 +220,23 @@ def read_header_prefix(path: str, before: os.stat_result | None = None) -> Heade
     Raises:
         HeaderError: with a message for the artist.
     """
-    fd, size, claimed = _open_header(path, before)
+    fd, st = open_regular(path, before)
     try:
+        size = st.st_size
+        if size == 0:
+            raise HeaderError("empty file (0 bytes)", incomplete=True)
+        if size < 8:
+            raise HeaderError(f"only {size} bytes: too short for a safetensors file")
+        # The length and the first part of the header in one read (most files: all
+        # that is read of them here).
+        first = read_exact(fd, min(size, 8 + PREFIX_READ))
+        claimed = int.from_bytes(first[:8], "little")
+        check_length(claimed, size)
         if claimed > INDEX_CAP:
             return _not_indexed(claimed, size)
-        raw = read_exact(fd, min(claimed, PREFIX_READ))
+        raw = first[8 : 8 + claimed]
+        if len(raw) < min(claimed, PREFIX_READ):
+            raw += read_exact(fd, min(claimed, PREFIX_READ) - len(raw))
         while len(raw) < claimed:
             found = leading_metadata(raw)
             if found == "more":

@@ -110,6 +110,8 @@ def sidecar_paths(path: str, names: FolderIndex | None = None) -> dict[str, str]
     """Sidecars and preview candidates of ``path`` present in its folder (case-insensitive).
 
     ``names`` is the folder's ``folder_listing`` when the caller already has it (a batch).
+    In the order of ``SUFFIXES`` then ``PREVIEW_SUFFIXES``: only the names present are
+    visited (registration calls this for every file).
     """
     folder, base = os.path.split(path)
     stem = os.path.splitext(base)[0].lower()
@@ -117,16 +119,14 @@ def sidecar_paths(path: str, names: FolderIndex | None = None) -> dict[str, str]
     mine = index.get(stem)
     if not mine:
         return {}
-    found: dict[str, str] = {}
-    for kind, suffix in SUFFIXES.items():
-        name = mine.get(suffix)
-        if name is not None:
-            found[kind] = os.path.join(folder, name)
-    for suffix in PREVIEW_SUFFIXES:
-        name = mine.get(suffix)
-        if name is not None:
-            found[f"preview{suffix}"] = os.path.join(folder, name)
-    return found
+    present = sorted(mine, key=_SUFFIX_RANK.__getitem__) if len(mine) > 1 else list(mine)
+    return {_KIND_OF_SUFFIX[suffix]: os.path.join(folder, mine[suffix]) for suffix in present}
+
+
+_KIND_OF_SUFFIX = {suffix: kind for kind, suffix in SUFFIXES.items()} | {
+    suffix: f"preview{suffix}" for suffix in PREVIEW_SUFFIXES
+}
+_SUFFIX_RANK = {suffix: rank for rank, suffix in enumerate(_KIND_OF_SUFFIX)}
 
 
 def read_json_file(path: str) -> tuple[Any, int, float]:
