@@ -17,6 +17,7 @@ from watchdog.events import (
     DirCreatedEvent,
     DirDeletedEvent,
     DirMovedEvent,
+    FileAttribEvent,
     FileClosedEvent,
     FileCreatedEvent,
     FileDeletedEvent,
@@ -37,9 +38,11 @@ EVENTS_WATCHED: list[type[FileSystemEvent]] = [
     FileMovedEvent,
     DirMovedEvent,
     FileModifiedEvent,
+    FileAttribEvent,
     FileClosedEvent,
 ]
-"""What ``RecordingHandler`` uses, the ``event_filter`` of every watch. Without it, inotify
+"""What ``RecordingHandler`` uses, the ``event_filter`` of every watch (an attribute change
+is a ``touch`` or ``rsync -t`` of the modification time: reconciled). Without it, inotify
 also reports every open and every close of a file only read, the app's own reads
 included: a hash run of 1,000 files made thousands of events for watchdog's thread to
 decode in Python and drop, taking processor time and the GIL from the run."""

@@ -15,7 +15,7 @@ from lora_desktop.services.inspect import hash_service
 from lora_desktop.services.inspect.hash_service import hash_pending, pending
 from lora_desktop.services.inspect.read_ahead import read_ahead
 from lora_desktop.services.library import ChangeSet, Library
-from tests.inspect_files import kohya_metadata, write_safetensors
+from tests.inspect_files import header_bytes, kohya_metadata, write_safetensors
 
 
 def _library_of(library: Library, folder: Path, count: int) -> list[Path]:
@@ -208,3 +208,49 @@ def test_suggestions_are_not_stored_over_metadata_read_again_meanwhile(
     assert report.hashed == 1
     assert shown.sha256 is not None  # the hash is the file's, stored all the same
     assert shown.trigger_candidates == []  # not the suggestions of the older metadata
+
+
+def test_one_worker_takes_the_small_files_first(
+    library: Library, lora_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A spinning disk (one worker), tables checked in helpers: rows still fill in early.
+    count = hash_service.WORKER_MIN_TABLES + 2
+    _library_of(library, lora_dir, count)
+    big = lora_dir / "big.safetensors"
+    raw, size = header_bytes({"w": ("F16", [3 * 1024 * 1024])}, {"ss_output_name": "big"})
+    big.write_bytes(len(raw).to_bytes(8, "little") + raw + bytes(size))
+    registration.register_many(library, [lora_dir])
+    order: list[str] = []
+    real = hash_service.hash_file
+
+    def noting(path: str, **options: object) -> hash_service.HashResult:
+        order.append(os.path.basename(path))
+        return real(path, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(hash_service, "hash_file", noting)
+    report = hash_pending(library, workers=1)
+    assert report.hashed == count + 1
+    assert order[-1] == "big.safetensors"
+
+
+def test_a_failing_write_ends_the_run_and_what_was_written_is_announced(
+    library: Library, lora_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(hash_service, "STORE_BATCH", 2)
+    _library_of(library, lora_dir, 8)
+    changes: list[ChangeSet] = []
+    library.subscribe(changes.append)
+    real = hash_service._store_many
+    written: list[str] = []
+
+    def full_after_one(lib: Library, results: list[tuple[str, hash_service.HashResult]]) -> None:
+        if written:
+            raise OSError(28, "No space left on device")
+        real(lib, results)
+        written.extend(adapter_id for adapter_id, _ in results)
+
+    monkeypatch.setattr(hash_service, "_store_many", full_after_one)
+    with pytest.raises(OSError, match="No space left"):
+        hash_pending(library, workers=2)
+    assert [set(c.updated) for c in changes] == [set(written)]
+    assert len(pending(library)) == 8 - len(written)  # the rest is hashed next time

@@ -275,3 +275,15 @@ def test_reading_files_in_a_watched_folder_makes_no_events(library: Library, wat
     kinds = {kind for kind, _path in seen}
     assert "created" in kinds
     assert not kinds & {"opened", "closed_no_write"}, seen
+
+
+def test_a_file_whose_time_alone_changed_is_checked(
+    library: Library, watched: Path, loop: WatchLoop
+) -> None:
+    # touch, rsync -t: only an attribute event (inotify IN_ATTRIB) says so.
+    path = write(watched / "a.safetensors", "a")
+    registered(library, path, "a")
+    assert loop.wait_for(lambda: str(path) in loop.checked, TIMEOUT)  # its creation
+    loop.checked.clear()
+    os.utime(path, ns=(1_000_000_000, 1_000_000_000))
+    assert loop.wait_for(lambda: str(path) in loop.checked, TIMEOUT)

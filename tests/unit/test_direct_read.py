@@ -123,18 +123,79 @@ def test_a_failing_direct_read_goes_on_with_ordinary_reads(
     assert (result.sha256, result.sha256_weights) == _expected(path)
 
 
-def test_a_file_renamed_over_the_path_is_not_read_directly(tmp_path: Path) -> None:
+def test_a_file_renamed_over_the_path_is_never_read_for_the_open_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = uncached(tmp_path / "a.bin", 8 * CHUNK)
     _direct_or_skip(path)
+    original = path.read_bytes()
     fd = os.open(path, os.O_RDONLY)
     try:
         (tmp_path / "b.bin").write_bytes(b"other" * 1000)
         os.replace(tmp_path / "b.bin", path)
+        # Through /proc/self/fd: the open file itself, whatever the path holds now.
+        with DirectChunks(str(path), fd, 0, CHUNK) as chunks:
+            assert b"".join(bytes(c) for c in chunks) == original
+        # Without /proc, by the path: another file there, so not read at all.
+        real_open = os.open
+
+        def no_proc(source: str, *args: int) -> int:
+            if str(source).startswith("/proc/"):
+                raise FileNotFoundError(source)
+            return real_open(source, *args)
+
+        monkeypatch.setattr(direct_read.os, "open", no_proc)
         with DirectChunks(str(path), fd, 0, CHUNK) as chunks:
             assert list(chunks) == []
         assert chunks.failed  # the caller reads the open file (the original) instead
     finally:
         os.close(fd)
+
+
+def test_a_fifo_swapped_in_is_never_waited_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = uncached(tmp_path / "a.safetensors", 8 * CHUNK)
+    _direct_or_skip(path)
+    fd = os.open(path, os.O_RDONLY)
+    real_open = os.open
+
+    def no_proc(source: str, *args: int) -> int:
+        if str(source).startswith("/proc/"):
+            raise FileNotFoundError(source)
+        return real_open(source, *args)
+
+    monkeypatch.setattr(direct_read.os, "open", no_proc)
+    os.unlink(path)
+    os.mkfifo(path)  # opening it for reading without O_NONBLOCK would wait for a writer
+    outcome: list[bool] = []
+
+    def attempt() -> None:
+        with DirectChunks(str(path), fd, 0, CHUNK) as chunks:
+            outcome.append(chunks.failed)
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(timeout=10)
+    os.close(fd)
+    assert outcome == [True]
+
+
+def test_a_reader_that_fails_oddly_leaves_no_one_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = _safetensors(tmp_path / "odd.safetensors", 20 * CHUNK)
+    _direct_or_skip(path)
+    real_preadv = os.preadv
+
+    def odd(fd: int, buffers: list[object], offset: int, *flags: int) -> int:
+        if not flags and offset >= 4 * CHUNK:
+            raise RuntimeError("not an OSError")
+        return real_preadv(fd, buffers, offset, *flags)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(direct_read.os, "preadv", odd)
+    result = hash_file(str(path), direct=True)  # the rest read as usual
+    assert (result.sha256, result.sha256_weights) == _expected(path)
 
 
 def test_stopping_mid_file_ends_the_reader(tmp_path: Path) -> None:

@@ -65,6 +65,11 @@ REFUSED = {
         "'w' is nested too deeply",
     ),
     "NaN": (_table(W.replace("[2, 2]", "[NaN]")), 8, "holds NaN, which is not JSON"),
+    "an integer of 5,000 digits": (
+        _table(W, '"v": {"dtype": "F16", "shape": [0], "data_offsets": [' + "1" * 5000 + ", 1]}"),
+        8,
+        "holds a value that cannot be read",
+    ),
     "data after the object": (_table(W) + b" x", 8, "not valid JSON"),
     "an array": (b"[1]", 8, "not a JSON object"),
 }

@@ -19,6 +19,7 @@ from __future__ import annotations
 import mmap
 import os
 import queue
+import stat
 import threading
 from collections.abc import Iterator
 from types import TracebackType
@@ -82,18 +83,32 @@ class DirectChunks:
 
     @staticmethod
     def _open(path: str, fd: int) -> int | None:
+        """A second descriptor on the file open as ``fd``, with ``O_DIRECT``; None if refused.
+
+        Through ``/proc/self/fd`` it is that very file whatever happened to the path
+        since; else by the path, never waiting (``O_NONBLOCK``: a FIFO swapped in must not
+        block) and kept only if it is the same file (device and inode).
+        """
         flag = getattr(os, "O_DIRECT", None)
         if flag is None:
             return None
-        try:
-            direct = os.open(path, os.O_RDONLY | flag | getattr(os, "O_NOFOLLOW", 0))
-        except OSError:
-            return None
-        mine, theirs = os.fstat(fd), os.fstat(direct)
-        if (mine.st_dev, mine.st_ino) != (theirs.st_dev, theirs.st_ino):
+        flags = os.O_RDONLY | flag | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+        for source in (f"/proc/self/fd/{fd}", path):
+            try:
+                direct = os.open(source, flags)
+            except OSError:
+                continue
+            try:
+                mine, theirs = os.fstat(fd), os.fstat(direct)
+            except OSError:
+                os.close(direct)
+                return None
+            if (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino) and stat.S_ISREG(
+                theirs.st_mode
+            ):
+                return direct
             os.close(direct)
-            return None
-        return direct
+        return None
 
     def __enter__(self) -> DirectChunks:
         if self._fd is None:
@@ -122,18 +137,24 @@ class DirectChunks:
         """The reader thread: fill free buffers in file order until the end, an error or stop."""
         assert self._fd is not None
         offset = self.position - self.position % ALIGN
-        while not self._stop.is_set():
-            buffer = self._free.get()
-            if buffer is None or self._stop.is_set():
-                return
-            try:
-                count: int | OSError = os.preadv(self._fd, [buffer], offset)
-            except OSError as exc:
-                count = exc
-            self._ready.put((buffer, count))
-            if isinstance(count, OSError) or count < len(buffer):
-                return  # the end of the file (a direct read past it is short), or an error
-            offset += count
+        buffer: mmap.mmap | None = None
+        try:
+            while not self._stop.is_set():
+                buffer = self._free.get()
+                if buffer is None or self._stop.is_set():
+                    return
+                full = len(buffer)
+                try:
+                    count: int | OSError = os.preadv(self._fd, [buffer], offset)
+                except OSError as exc:
+                    count = exc
+                self._ready.put((buffer, count))
+                buffer = None
+                if isinstance(count, OSError) or count < full:
+                    return  # the end of the file (a direct read past it is short), or an error
+                offset += count
+        except BaseException as exc:  # never leave the consumer waiting for a chunk
+            self._ready.put((buffer or mmap.mmap(-1, ALIGN), OSError(f"reader failed: {exc!r}")))
 
     def __iter__(self) -> Iterator[memoryview]:
         if self.failed:

@@ -8,6 +8,7 @@ being incomplete, or changed since it was inspected, is inspected again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -53,6 +54,8 @@ SMALL_FILE = 4 * 1024 * 1024
 """Files up to this size are hashed by one thread at a time (see ``hash_pending``)."""
 STORE_BATCH = 100
 STORE_INTERVAL_S = 0.5
+WRITES_PENDING_MAX = 4
+"""Batches handed to the writer thread and not yet written, at most."""
 """Results are written in one transaction per this many files, or this often."""
 WORKER_MIN_TABLES = 16
 """A run with at least this many safetensors files checks their tables in a helper
@@ -104,7 +107,7 @@ def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None
     """
     ids = [adapter_id for adapter_id, _ in results]
     reinspect: dict[str, FileInspection] = {}
-    derived: dict[str, tuple[str, list[dict[str, Any]], list[str], list[dict[str, Any]]]] = {}
+    derived: dict[str, tuple[str, list[dict[str, Any]], list[str]]] = {}
     with lib.db.read() as session:
         rows = session.execute(
             select(
@@ -114,7 +117,6 @@ def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None
                 Adapter.file_size,
                 Adapter.file_mtime,
                 _METADATA_TEXT,
-                AdapterDetails.trigger_candidates,
             )
             .outerjoin(AdapterDetails, AdapterDetails.adapter_id == Adapter.id)
             .where(Adapter.id.in_(ids))
@@ -125,7 +127,7 @@ def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None
         if row is None:
             continue
         lib.window_busy.wait_turn()  # JSON inside strings, or a whole file read again
-        _id, path, was_incomplete, size, mtime, metadata_text, stored = row
+        _id, path, was_incomplete, size, mtime, metadata_text = row
         metadata = None if metadata_text is None else json.loads(metadata_text)
         if (
             was_incomplete
@@ -138,7 +140,7 @@ def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None
         elif isinstance(metadata, dict):
             problems: list[str] = []
             found = [c.as_json() for c in trigger_candidates(metadata, problems)]
-            derived[adapter_id] = (metadata_text, found, problems, stored or [])
+            derived[adapter_id] = (metadata_text, found, problems)
     with lib.db.write() as session:
         if reinspect:
             batch = (
@@ -186,7 +188,7 @@ _CANDIDATES_UPDATE = (
 def _store_plain(
     session: Session,
     results: Sequence[tuple[str, HashResult]],
-    derived: dict[str, tuple[str, list[dict[str, Any]], list[str], list[dict[str, Any]]]],
+    derived: dict[str, tuple[str, list[dict[str, Any]], list[str]]],
 ) -> None:
     """The hash (and the derived trigger-word candidates) of rows not re-inspected, as
     ``_set_hash`` writes them (and the candidates, with their problems noted), from
@@ -195,9 +197,18 @@ def _store_plain(
     now = {
         row[0]: row
         for row in session.execute(
-            select(Adapter.id, Adapter.file_status, Adapter.inspect_error, _METADATA_TEXT)
+            select(
+                Adapter.id,
+                Adapter.file_status,
+                Adapter.inspect_error,
+                _METADATA_TEXT,
+                AdapterDetails.trigger_candidates,
+            )
             .outerjoin(AdapterDetails, AdapterDetails.adapter_id == Adapter.id)
             .where(Adapter.id.in_(ids))
+            # A server database: the rows stay as read until written (SQLite's write
+            # transactions are exclusive already; it ignores this).
+            .with_for_update(of=Adapter.__table__)
         )
     }
     hashes: list[dict[str, Any]] = []
@@ -207,10 +218,10 @@ def _store_plain(
         row = now.get(adapter_id)
         if row is None:
             continue  # deleted meanwhile
-        _id, status, error, metadata_text = row
+        _id, status, error, metadata_text, stored = row
         if adapter_id in derived and derived[adapter_id][0] == metadata_text:
-            _text, found, problems, stored = derived[adapter_id]  # not re-inspected meanwhile
-            if found != stored:
+            _text, found, problems = derived[adapter_id]  # not re-inspected meanwhile
+            if found != (stored or []):
                 candidates.append({"row_id": adapter_id, "candidates": found})
             new = [p for p in problems if p not in (error or "")]
             if new:
@@ -375,18 +386,29 @@ def hash_pending(
     unwritten: list[tuple[str, HashResult]] = []
     written_at = time.monotonic()
 
-    writes: list[Future[None]] = []
+    writes: deque[tuple[Future[None], list[str]]] = deque()
 
     def write_results() -> None:
         # On the writer thread: the loop goes on handing out files meanwhile (a batch's
         # transaction takes tens of milliseconds; the hashing threads would wait).
         nonlocal written_at
         if unwritten:
+            while len(writes) >= WRITES_PENDING_MAX:  # writing slower than hashing: wait
+                settle_write()
             batch = list(unwritten)
             unwritten.clear()
-            writes.append(writer.submit(_store_many, lib, batch))
-            updated.extend(adapter_id for adapter_id, _ in batch)
+            writes.append((writer.submit(_store_many, lib, batch), [i for i, _ in batch]))
         written_at = time.monotonic()
+
+    def settle_write() -> None:
+        """Wait for the oldest write; its rows are then announced (raises its error)."""
+        future, ids = writes.popleft()
+        future.result()
+        updated.extend(ids)
+
+    def settle_finished_writes() -> None:
+        while writes and writes[0][0].done():
+            settle_write()
 
     # Large files are hashed from the large end of the queue by one worker (all but
     # one when tables are checked here), small ones from the small end by the others
@@ -405,7 +427,8 @@ def hash_pending(
         ThreadPoolExecutor(max_workers=1, thread_name_prefix="hash-store") as writer,
     ):
         running: dict[Future[HashResult], tuple[tuple[str, str, int], bool]] = {}
-        large_end = 1 if table_check is not None else slots - 1
+        # One worker on a spinning disk: it takes the small files first, like the others.
+        large_end = min(1, slots - 1) if table_check is not None else slots - 1
 
         def next_job() -> tuple[tuple[str, str, int], bool] | None:
             if not queue and retry and not running:
@@ -436,46 +459,63 @@ def hash_pending(
                 )
                 running[future] = (job, from_small_end)
 
-        while queue or retry or running:
-            top_up()
-            if not running:
-                break
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            done = [(future, running.pop(future)[0]) for future in finished]
-            top_up()  # the next files start before these results are written
-            for future, (adapter_id, path, _size) in done:
-                try:
-                    result = future.result()
-                except HashStopped:
-                    continue
-                except FileChanged:
-                    attempts[adapter_id] = attempts.get(adapter_id, 0) + 1
-                    if attempts[adapter_id] < RETRIES:
-                        requeued += 1
-                        retry.append((adapter_id, path, _size))
-                    else:
-                        failed.append(f"{path}: kept changing while it was hashed")
-                    continue
-                except (HeaderError, OSError) as exc:
-                    failed.append(f"{path}: {getattr(exc, 'message', None) or exc}")
+        def _run_loop() -> None:
+            nonlocal hashed, incomplete, requeued, files_done
+            while queue or retry or running:
+                top_up()
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                done = [(future, running.pop(future)[0]) for future in finished]
+                top_up()  # the next files start before these results are written
+                for future, (adapter_id, path, _size) in done:
+                    try:
+                        result = future.result()
+                    except HashStopped:
+                        continue
+                    except FileChanged:
+                        attempts[adapter_id] = attempts.get(adapter_id, 0) + 1
+                        if attempts[adapter_id] < RETRIES:
+                            requeued += 1
+                            retry.append((adapter_id, path, _size))
+                        else:
+                            failed.append(f"{path}: kept changing while it was hashed")
+                        continue
+                    except (HeaderError, OSError) as exc:
+                        failed.append(f"{path}: {getattr(exc, 'message', None) or exc}")
+                        files_done += 1
+                        continue
+                    unwritten.append((adapter_id, result))
                     files_done += 1
-                    continue
-                unwritten.append((adapter_id, result))
-                files_done += 1
-                hashed += result.incomplete is None
-                incomplete += result.incomplete is not None
-                if progress is not None:
-                    with lock:
-                        seen = done_bytes
-                    progress(files_done, len(jobs), seen, total_bytes)
-            # One transaction per batch: a commit per small file cost more than its hashing.
-            if len(unwritten) >= STORE_BATCH or time.monotonic() - written_at >= STORE_INTERVAL_S:
-                write_results()
-        write_results()
-        for write in writes:
-            write.result()
-    if updated:
-        lib.publish(ChangeSet(updated=tuple(updated)))
+                    hashed += result.incomplete is None
+                    incomplete += result.incomplete is not None
+                    if progress is not None:
+                        with lock:
+                            seen = done_bytes
+                        progress(files_done, len(jobs), seen, total_bytes)
+                # One transaction per batch: a commit per small file cost more than its hashing.
+                if (
+                    len(unwritten) >= STORE_BATCH
+                    or time.monotonic() - written_at >= STORE_INTERVAL_S
+                ):
+                    write_results()
+                settle_finished_writes()  # a failed write ends the run now
+            write_results()
+            while writes:
+                settle_write()
+
+        try:
+            _run_loop()
+        except BaseException:
+            stop.set()  # files being hashed stop at their next read
+            while writes:  # the writes already handed over end; those that did are announced
+                with contextlib.suppress(Exception):
+                    settle_write()
+            raise
+        finally:
+            if updated:
+                lib.publish(ChangeSet(updated=tuple(updated)))
+
     log.info("hashed %d files (%d incomplete, %d failed)", hashed, incomplete, len(failed))
     return HashReport(
         hashed=hashed,

@@ -70,6 +70,8 @@ def _decode_at(text: str, index: int) -> tuple[Any, int]:
         raise HeaderError("header JSON is nested too deeply") from None
     except json.JSONDecodeError as exc:
         raise HeaderError(f"header is not valid JSON: {exc.msg} at character {exc.pos}") from None
+    except ValueError as exc:  # an integer longer than Python converts (4,300 digits)
+        raise HeaderError(f"header holds a value that cannot be read: {exc}") from None
 
 
 def _skip_ws(text: str, index: int) -> int:
@@ -129,7 +131,7 @@ def leading_metadata(raw: bytes) -> Leading:
         kept, note = metadata_strings(value)
     except json.JSONDecodeError:
         return "more"  # cut short, or invalid: reading on tells (the full read, at worst)
-    except (HeaderError, RecursionError):
+    except (HeaderError, RecursionError, ValueError):
         return "other"
     return kept, note, text[begin:end] if note is None else None
 

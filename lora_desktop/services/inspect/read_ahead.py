@@ -15,6 +15,7 @@ uncached with ``O_DIRECT`` (``direct_read``), past the kernel's cache.
 from __future__ import annotations
 
 import os
+import stat
 import threading
 from collections.abc import Sequence
 
@@ -32,7 +33,7 @@ _WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", 3)
 def read_ahead(path: str, limit: int | None = None) -> None:
     """Ask the kernel to read ``path`` (its first ``limit`` bytes) into its cache, without
     waiting."""
-    if not hasattr(os, "posix_fadvise"):
+    if not hasattr(os, "posix_fadvise") or not _regular(path):
         return
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -55,7 +56,7 @@ def cached(path: str) -> bool | None:
     A read with ``RWF_NOWAIT`` returns only cached data and fails at once otherwise.
     """
     flag = getattr(os, "RWF_NOWAIT", None)
-    if flag is None:
+    if flag is None or not _regular(path):
         return None
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
@@ -81,6 +82,14 @@ def read_ahead_batch(paths: Sequence[str]) -> bool:
     thread.name = "read-ahead"
     thread.start()
     return True
+
+
+def _regular(path: str) -> bool:
+    """Only regular files are opened (a FIFO's writer would see a reader come and go)."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return False
 
 
 def _read_batch(paths: list[str]) -> None:

@@ -234,9 +234,7 @@ def read_header_prefix(path: str, before: os.stat_result | None = None) -> Heade
         check_length(claimed, size)
         if claimed > INDEX_CAP:
             return _not_indexed(claimed, size)
-        raw = first[8 : 8 + claimed]
-        if len(raw) < min(claimed, PREFIX_READ):
-            raw += read_exact(fd, min(claimed, PREFIX_READ) - len(raw))
+        raw = first[8 : 8 + claimed]  # min(claimed, PREFIX_READ) bytes: read_exact read them
         while len(raw) < claimed:
             found = leading_metadata(raw)
             if found == "more":
