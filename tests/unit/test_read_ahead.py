@@ -40,14 +40,21 @@ def _wait_until(condition: object, what: str) -> None:
 
 
 @linux_only
-def test_a_cold_batch_is_read_ahead_small_files_whole_large_ones_their_start(
+def test_a_cold_batch_is_read_ahead_with_its_sidecars(
     tmp_path: Path,
 ) -> None:
     small = [_uncached(tmp_path / f"s{i}.safetensors", 300_000) for i in range(3)]
     large = _uncached(tmp_path / "large.safetensors", 12 * 1024 * 1024)
+    sidecars = [
+        _uncached(tmp_path / "s0.civitai.info", 20_000),
+        _uncached(tmp_path / "s1.preview.PNG", 50_000),
+    ]
+    unrelated = _uncached(tmp_path / "notes.txt", 20_000)
     assert cached(str(small[0])) is False
     assert read_ahead_batch([str(p) for p in [*small, large]])
     _wait_until(lambda: all(all(_resident_pages(p)) for p in small), "small files not read")
+    _wait_until(lambda: all(all(_resident_pages(p)) for p in sidecars), "sidecars not read")
+    assert not any(_resident_pages(unrelated))
     _wait_until(lambda: all(_resident_pages(large)[: LARGE_PREFIX // 4096]), "no prefix")
     pages = _resident_pages(large)
     assert not any(pages[len(pages) // 2 :])  # the rest is left to the hash pass

@@ -19,6 +19,9 @@ import stat
 import threading
 from collections.abc import Sequence
 
+from lora_desktop.services.inspect.safetensors_header import PREFIX_READ
+from lora_desktop.services.inspect.sidecars import PREVIEW_SUFFIXES, SUFFIXES
+
 ADVICE_SPAN = 8 * 1024 * 1024
 """The kernel reads at most about this much for one ``POSIX_FADV_WILLNEED`` (measured
 here: advising a whole 100 MB file cached its first 8 MiB), so a file is advised in
@@ -27,6 +30,12 @@ WHOLE_UP_TO = 4 * 1024 * 1024
 """``read_ahead_batch`` asks for whole files up to this size, and for the first
 ``LARGE_PREFIX`` bytes of larger ones (their header, their quick key's first MiB)."""
 LARGE_PREFIX = 1024 * 1024
+FIRST_READ = 8 + PREFIX_READ
+"""What bulk registration reads of most headers: the length and the first part."""
+SIDECAR_ENDINGS = tuple(
+    {"." + s.rsplit(".", 1)[1] for s in (*SUFFIXES.values(), *PREVIEW_SUFFIXES)}
+)
+"""Sidecars and previews (``sidecars``): read by registration beside each LoRA."""
 _WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", 3)
 
 
@@ -74,8 +83,12 @@ def cached(path: str) -> bool | None:
 
 def read_ahead_batch(paths: Sequence[str]) -> bool:
     """If ``paths`` look cold (their first file's first page is not cached), read them
-    ahead on a daemon thread, in order: small files whole, large ones their first MiB.
-    Returns whether it did (a warm batch costs one probe)."""
+    ahead on a daemon thread. Returns whether it did (a warm batch costs one probe).
+
+    In the order registration needs them: first what it reads of each file (the
+    length and first part of the header), then the sidecars and previews of their
+    folders, then the rest of the small files and the first MiB of the larger ones
+    (the hash pass reads those next)."""
     if not paths or cached(paths[0]) is not False:
         return False
     thread = threading.Thread(target=_read_batch, args=(list(paths),), daemon=True)
@@ -93,9 +106,44 @@ def _regular(path: str) -> bool:
 
 
 def _read_batch(paths: list[str]) -> None:
+    sizes: list[tuple[str, int]] = []
     for path in paths:
         try:
-            size = os.stat(path).st_size
+            st = os.stat(path)
         except OSError:
             continue
-        read_ahead(path, None if size <= WHOLE_UP_TO else LARGE_PREFIX)
+        if stat.S_ISREG(st.st_mode):
+            sizes.append((path, st.st_size))
+            _advise(path, FIRST_READ)
+    for folder in dict.fromkeys(os.path.dirname(path) for path, _size in sizes):
+        for entry in _sidecars_in(folder):
+            _advise(entry, WHOLE_UP_TO)
+    for path, size in sizes:
+        if size > FIRST_READ:
+            _advise(path, size if size <= WHOLE_UP_TO else LARGE_PREFIX)
+
+
+def _sidecars_in(folder: str) -> list[str]:
+    try:
+        with os.scandir(folder or ".") as entries:
+            return [
+                entry.path
+                for entry in entries
+                if entry.name.lower().endswith(SIDECAR_ENDINGS) and entry.is_file()
+            ]
+    except OSError:
+        return []
+
+
+def _advise(path: str, limit: int) -> None:
+    """``read_ahead`` of a path known to be a regular file."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError:
+        return
+    try:
+        os.posix_fadvise(fd, 0, limit, _WILLNEED)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
