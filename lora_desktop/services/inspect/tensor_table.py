@@ -16,11 +16,7 @@ entry-by-entry check, which names the problem.
 
 from __future__ import annotations
 
-import gc
 import math
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain
 from operator import attrgetter, itemgetter, mul, sub
@@ -28,6 +24,7 @@ from typing import Annotated, Any
 
 import msgspec
 
+from lora_desktop.services.gc_pause import collector_paused
 from lora_desktop.services.inspect.header_json import (
     HeaderError,
     decode_text,
@@ -88,42 +85,9 @@ def check_table(raw: bytes, data_size: int) -> TableCheck:
         HeaderError: the header or an entry is malformed.
     """
     text = decode_text(raw)
-    with _collector_paused():
+    with collector_paused():
         fast = _fast_check(raw, text, data_size)
         return fast if fast is not None else _full_check(text, data_size)
-
-
-_pause_lock = threading.Lock()
-_pausing = 0
-_resume = False
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Hold off the cyclic garbage collector while a decoded table is alive.
-
-    Decoding a table makes ~6,000 containers (a dict and two lists per tensor) that
-    die when the check returns. With the collector running, the collections that
-    fall during a decode promote them to the oldest generation, so every dozen
-    files or so cost a full collection of the whole process (measured on 1,000
-    files: 58 full collections, 6.0 of 8.0 s of CPU, all of it with the GIL held).
-    Nothing made here is cyclic; the first collection after the pause finds the
-    objects already freed. Nested and concurrent pauses (two hashing threads)
-    share one: the collector is re-enabled, if it was enabled, when the last ends.
-    """
-    global _pausing, _resume
-    with _pause_lock:
-        if _pausing == 0:
-            _resume = gc.isenabled()
-            gc.disable()
-        _pausing += 1
-    try:
-        yield
-    finally:
-        with _pause_lock:
-            _pausing -= 1
-            if _pausing == 0 and _resume:
-                gc.enable()
 
 
 def _full_check(text: str, data_size: int) -> TableCheck:
