@@ -30,8 +30,11 @@ WHOLE_UP_TO = 4 * 1024 * 1024
 """``read_ahead_batch`` asks for whole files up to this size, and for the first
 ``LARGE_PREFIX`` bytes of larger ones (their header, their quick key's first MiB)."""
 LARGE_PREFIX = 1024 * 1024
-FIRST_READ = 8 + PREFIX_READ
-"""What bulk registration reads of most headers: the length and the first part."""
+FIRST_READ = 8 + 4 * PREFIX_READ
+"""Asked for first of each file: what bulk registration reads of most headers (the length
+and the first part) and more; asking for the exact 16 KiB made the cold registration of
+1,020 files 0.07 s slower (smaller requests, and the files less read when the hash pass
+comes)."""
 SIDECAR_ENDINGS = tuple(
     {"." + s.rsplit(".", 1)[1] for s in (*SUFFIXES.values(), *PREVIEW_SUFFIXES)}
 )
