@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -53,6 +54,24 @@ class Library:
     """Set while a window paints its list: long background loops wait their turn."""
     _listeners: list[ChangeListener] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _hash_runs: int = 0
+
+    @property
+    def hashing(self) -> bool:
+        """Whether a hash run is going (``hash_service.hash_pending``): background
+        bookkeeping that can wait, such as the watcher's quick keys, waits for its end."""
+        return self._hash_runs > 0
+
+    @contextmanager
+    def hash_run(self) -> Iterator[None]:
+        """Mark a hash run for its duration (see ``hashing``)."""
+        with self._lock:
+            self._hash_runs += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._hash_runs -= 1
 
     def subscribe(self, listener: ChangeListener) -> None:
         """Call ``listener`` with every change set from now on."""

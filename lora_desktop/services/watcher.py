@@ -270,13 +270,16 @@ class LibraryWatcher:
         self._notify()
 
     def _on_library_changed(self, changes: ChangeSet) -> None:
-        """New rows get a quick key soon, so a later move can be relinked.
+        """New rows get a quick key soon, so a later move can be relinked (after the hash
+        run going, if any: it reads the same files, and its hashes come first).
 
         Called by the library on the thread that added them.
         """
-        if changes.added:
-            with self._state_lock:
-                self._needs_key.update(changes.added)
+        with self._state_lock:
+            self._needs_key.update(changes.added)
+            waiting = bool(self._needs_key)
+        # New rows, or a hash run's results (its end: the keys put off for it are due).
+        if changes.added or (changes.updated and waiting):
             self._notify()
 
     def _on_overflow(self) -> None:
@@ -305,7 +308,10 @@ class LibraryWatcher:
         """Apply what is due (call it off the GUI thread; it reads files and writes rows)."""
         result = ProcessResult()
         with self._state_lock:
-            keys, self._needs_key = self._needs_key, set()
+            if self.lib.hashing:  # the run reads the same files: the keys wait for its end
+                keys = set()
+            else:
+                keys, self._needs_key = self._needs_key, set()
         if keys:
             store_quick_keys(self.lib, sorted(keys))
         with self.lock:

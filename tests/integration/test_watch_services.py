@@ -287,3 +287,40 @@ def test_a_file_whose_time_alone_changed_is_checked(
     loop.checked.clear()
     os.utime(path, ns=(1_000_000_000, 1_000_000_000))
     assert loop.wait_for(lambda: str(path) in loop.checked, TIMEOUT)
+
+
+def test_quick_keys_wait_for_a_hash_run_going(
+    library: Library, watched: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A hash run reads the same files and its hashes come first: the new rows' quick
+    # keys are computed when it is over (its results announced), not beside it.
+    from lora_desktop.services.inspect import hash_service
+    from lora_desktop.services.registration import register_many
+
+    for i in range(3):
+        write(watched / f"k{i}.safetensors", f"k{i}")
+    watcher = LibraryWatcher(library, settle=SETTLE, polling_interval=0.2)
+    woken: list[bool] = []
+    monkeypatch.setattr(watcher, "_notify", lambda: woken.append(True))
+    watcher.start()
+    try:
+        report = register_many(library, [watched])
+        ids = [e.adapter_id for e in report.entries if e.adapter_id]
+        seen_during: list[str | None] = []
+        real_store = hash_service._store_many
+
+        def store_and_process(lib: Library, results: list[object]) -> None:
+            watcher.process()  # the watcher's turn comes while the run goes on
+            seen_during.extend(adapters_quick_key(library, i) for i in ids)
+            real_store(lib, results)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(hash_service, "_store_many", store_and_process)
+        woken.clear()
+        hash_service.hash_pending(library, workers=1)
+        assert seen_during
+        assert set(seen_during) == {None}
+        assert woken  # the run's results woke the watcher: the keys are due
+        watcher.process()
+        assert all(adapters_quick_key(library, i) for i in ids)
+    finally:
+        watcher.stop()

@@ -361,9 +361,27 @@ def hash_pending(
     """Hash every pending adapter on ``workers`` threads (1 for a spinning disk, 2 for SSD).
 
     Results are stored in batches (one transaction per ``STORE_BATCH`` files or
-    ``STORE_INTERVAL_S``) and broadcast in one change set at the end. ``should_stop``
-    cancels: files being hashed stop at their next read, nothing partial is stored.
+    ``STORE_INTERVAL_S``) and broadcast in one change set at the end, once the run is
+    over (``Library.hashing`` false again). ``should_stop`` cancels: files being hashed
+    stop at their next read, nothing partial is stored.
     """
+    updated: list[str] = []
+    try:
+        with lib.hash_run():
+            return _hash_pending(lib, updated, progress, should_stop, workers)
+    finally:
+        if updated:
+            lib.publish(ChangeSet(updated=tuple(updated)))
+
+
+def _hash_pending(
+    lib: Library,
+    updated: list[str],
+    progress: HashProgress | None,
+    should_stop: StopCheck | None,
+    workers: int,
+) -> HashReport:
+    """``hash_pending``'s run; the ids of the rows written are added to ``updated``."""
     jobs = pending(lib)
     total_bytes = sum(size for _, _, size in jobs)
     done_bytes = 0
@@ -382,7 +400,6 @@ def hash_pending(
 
     hashed = incomplete = requeued = files_done = 0
     failed: list[str] = []
-    updated: list[str] = []
     unwritten: list[tuple[str, HashResult]] = []
     written_at = time.monotonic()
 
@@ -512,9 +529,6 @@ def hash_pending(
                 with contextlib.suppress(Exception):
                     settle_write()
             raise
-        finally:
-            if updated:
-                lib.publish(ChangeSet(updated=tuple(updated)))
 
     log.info("hashed %d files (%d incomplete, %d failed)", hashed, incomplete, len(failed))
     return HashReport(
