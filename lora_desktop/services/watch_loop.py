@@ -18,7 +18,7 @@ from lora_desktop.services.errors import DomainError
 from lora_desktop.services.inspect.hash_service import hash_adapter
 from lora_desktop.services.library import Library
 from lora_desktop.services.reconcile import mark_rehashed
-from lora_desktop.services.relink import confirm_relinked, fill_quick_keys
+from lora_desktop.services.relink import confirm_relinked
 from lora_desktop.services.watcher import LibraryWatcher
 
 log = logging.getLogger(__name__)
@@ -140,7 +140,7 @@ class WatchLoop:
         while not self._stop.wait(self._idle_interval):
             try:
                 self.watcher.reconcile_all()
-                fill_quick_keys(self.watcher.lib, should_stop=self._stop.is_set)
+                self.watcher.fill_missing_keys(should_stop=self._stop.is_set)
             except Exception as exc:
                 log.exception("idle reconcile failed")
                 self.errors.append(str(exc))

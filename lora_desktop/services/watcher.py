@@ -30,7 +30,7 @@ from lora_desktop.services.folders import folder_of, list_folders
 from lora_desktop.services.library import ChangeSet, Library
 from lora_desktop.services.moves import apply_moves
 from lora_desktop.services.reconcile import reconcile
-from lora_desktop.services.relink import store_quick_keys
+from lora_desktop.services.relink import fill_quick_keys, store_quick_keys
 from lora_desktop.services.watch_queue import EVENTS_WATCHED, EventQueue, RecordingHandler
 
 if TYPE_CHECKING:  # watchdog itself is imported when watching starts, not with the window
@@ -123,6 +123,7 @@ class LibraryWatcher:
         self._handler = RecordingHandler(self.queue, self._roots, self._notify, self._on_root_lost)
         self._state_lock = threading.Lock()
         self._needs_key: set[str] = set()
+        self._fill_later = False
 
     # -- starting and stopping -----------------------------------------------
 
@@ -277,10 +278,20 @@ class LibraryWatcher:
         """
         with self._state_lock:
             self._needs_key.update(changes.added)
-            waiting = bool(self._needs_key)
+            waiting = bool(self._needs_key) or self._fill_later
         # New rows, or a hash run's results (its end: the keys put off for it are due).
         if changes.added or (changes.updated and waiting):
             self._notify()
+
+    def fill_missing_keys(self, should_stop: Callable[[], bool] | None = None) -> int:
+        """``relink.fill_quick_keys`` (rows without a quick key), unless a hash run is
+        going: then after its end (``process``, woken by its results). Returns how many
+        keys were stored now."""
+        if self.lib.hashing:
+            with self._state_lock:
+                self._fill_later = True
+            return 0
+        return fill_quick_keys(self.lib, should_stop=should_stop)
 
     def _on_overflow(self) -> None:
         """Events were lost (called on the thread that logged the overflow)."""
@@ -309,11 +320,14 @@ class LibraryWatcher:
         result = ProcessResult()
         with self._state_lock:
             if self.lib.hashing:  # the run reads the same files: the keys wait for its end
-                keys = set()
+                keys, fill = set(), False
             else:
                 keys, self._needs_key = self._needs_key, set()
+                fill, self._fill_later = self._fill_later, False
         if keys:
             store_quick_keys(self.lib, sorted(keys))
+        if fill:
+            fill_quick_keys(self.lib)
         with self.lock:
             batch = self.queue.take(self.settle)
             if not batch:

@@ -20,7 +20,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from lora_desktop.models.schemas import ReconcileReport
 from lora_desktop.services.library import Library
-from lora_desktop.services.relink import confirm_relinked, fill_quick_keys, locate_missing
+from lora_desktop.services.relink import confirm_relinked, locate_missing
 from lora_desktop.services.watch_loop import lower_thread_priority, rehash
 from lora_desktop.services.watcher import LibraryWatcher, ProcessResult
 from lora_desktop.ui.workers import JobRunner
@@ -109,7 +109,7 @@ class WatchBridge(QObject):
             report = self.watcher.reconcile_all()
             if not stop():
                 confirm_relinked(self._library, report.relinked, should_stop=stop)
-                fill_quick_keys(self._library, should_stop=stop)
+                self.watcher.fill_missing_keys(should_stop=stop)
             return report
 
         self._run(work, self._on_start_job_succeeded)
@@ -250,7 +250,7 @@ class WatchBridge(QObject):
         lower_thread_priority()
         try:
             self.watcher.reconcile_all()
-            fill_quick_keys(self._library, should_stop=self._stop.is_set)
+            self.watcher.fill_missing_keys(should_stop=self._stop.is_set)
         except Exception:
             log.exception("idle reconcile failed")
         if not self._stop.is_set():

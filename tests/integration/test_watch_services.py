@@ -16,7 +16,7 @@ import pytest
 from watchdog.events import FileSystemEvent
 
 from lora_desktop.services import adapters, folders
-from lora_desktop.services.library import Library
+from lora_desktop.services.library import ChangeSet, Library
 from lora_desktop.services.watch_loop import WatchLoop
 from lora_desktop.services.watcher import LibraryWatcher
 from tests.integration.watch_helpers import (
@@ -320,6 +320,30 @@ def test_quick_keys_wait_for_a_hash_run_going(
         assert seen_during
         assert set(seen_during) == {None}
         assert woken  # the run's results woke the watcher: the keys are due
+        watcher.process()
+        assert all(adapters_quick_key(library, i) for i in ids)
+    finally:
+        watcher.stop()
+
+
+def test_missing_keys_filled_at_start_wait_for_a_hash_run_going(
+    library: Library, watched: Path
+) -> None:
+    # The window's start-up reconcile fills the keys rows lack; during a hash run that
+    # waits for the run's end, and its results wake the watcher to do it.
+    from lora_desktop.services.registration import register_many
+
+    for i in range(3):
+        write(watched / f"m{i}.safetensors", f"m{i}")
+    ids = [e.adapter_id for e in register_many(library, [watched]).entries if e.adapter_id]
+    watcher = LibraryWatcher(library, settle=SETTLE, polling_interval=0.2)
+    watcher.start()
+    try:
+        with library.hash_run():
+            assert watcher.fill_missing_keys() == 0
+            watcher.process()
+        assert {adapters_quick_key(library, i) for i in ids} == {None}
+        library.publish(ChangeSet(updated=tuple(ids)))  # the run's results
         watcher.process()
         assert all(adapters_quick_key(library, i) for i in ids)
     finally:
