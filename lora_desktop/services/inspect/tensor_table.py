@@ -137,6 +137,7 @@ _QUOTES_PER_ENTRY = 10
 _DTYPE = attrgetter("dtype")
 _SHAPE = attrgetter("shape")
 _OFFSETS = attrgetter("data_offsets")
+_SIZE = DTYPE_SIZES.__getitem__
 _BEGIN = itemgetter(0)
 _END = itemgetter(1)
 
@@ -201,13 +202,13 @@ def _fast_check(raw: bytes, text: str, data_size: int) -> TableCheck | None:
     quotes = table.count(b'"', start)
     if not count or "__metadata__" in entries or quotes != _QUOTES_PER_ENTRY * count:
         return None
-    values = list(entries.values())
-    sizes = list(map(DTYPE_SIZES.get, map(_DTYPE, values)))
-    if None in sizes:
+    values = entries.values()
+    try:
+        sizes = list(map(mul, map(math.prod, map(_SHAPE, values)), map(_SIZE, map(_DTYPE, values))))
+    except KeyError:  # an unknown dtype
         return None
     offsets = list(map(_OFFSETS, values))
-    spans = list(map(sub, map(_END, offsets), map(_BEGIN, offsets)))
-    if spans != list(map(mul, map(math.prod, map(_SHAPE, values)), sizes)):
+    if list(map(sub, map(_END, offsets), map(_BEGIN, offsets))) != sizes:
         return None
     offsets.sort()
     flat = list(chain.from_iterable(offsets))  # begin, end, begin, end, … by begin
