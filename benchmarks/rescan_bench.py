@@ -26,17 +26,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
-
-def drop_caches() -> str | None:
-    """Drop the kernel's caches; return why not if that is not permitted."""
-    subprocess.run(["sync"], check=False)
-    try:
-        with open("/proc/sys/vm/drop_caches", "w") as handle:
-            handle.write("3\n")
-    except OSError as exc:
-        return f"caches not dropped ({exc.strerror or exc}): this run is warm"
-    return None
+from cold_bench import drop_caches  # noqa: E402  (the same drop as the cold import's)
 
 
 def child(database: str, folder: str) -> None:

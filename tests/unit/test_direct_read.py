@@ -50,6 +50,18 @@ def _direct_or_skip(path: Path) -> None:
         pytest.skip("this file system keeps files in memory")
 
 
+def _without_proc(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make ``/proc/self/fd`` unusable to ``direct_read``: it reopens by the path."""
+    real_open = os.open
+
+    def no_proc(source: str, *args: int) -> int:
+        if str(source).startswith("/proc/"):
+            raise FileNotFoundError(source)
+        return real_open(source, *args)
+
+    monkeypatch.setattr(direct_read.os, "open", no_proc)
+
+
 def _expected(path: Path) -> tuple[str, str]:
     data = path.read_bytes()
     header_end = 8 + int.from_bytes(data[:8], "little")
@@ -137,14 +149,7 @@ def test_a_file_renamed_over_the_path_is_never_read_for_the_open_one(
         with DirectChunks(str(path), fd, 0, CHUNK) as chunks:
             assert b"".join(bytes(c) for c in chunks) == original
         # Without /proc, by the path: another file there, so not read at all.
-        real_open = os.open
-
-        def no_proc(source: str, *args: int) -> int:
-            if str(source).startswith("/proc/"):
-                raise FileNotFoundError(source)
-            return real_open(source, *args)
-
-        monkeypatch.setattr(direct_read.os, "open", no_proc)
+        _without_proc(monkeypatch)
         with DirectChunks(str(path), fd, 0, CHUNK) as chunks:
             assert list(chunks) == []
         assert chunks.failed  # the caller reads the open file (the original) instead
@@ -158,14 +163,7 @@ def test_a_fifo_swapped_in_is_never_waited_for(
     path = uncached(tmp_path / "a.safetensors", 8 * CHUNK)
     _direct_or_skip(path)
     fd = os.open(path, os.O_RDONLY)
-    real_open = os.open
-
-    def no_proc(source: str, *args: int) -> int:
-        if str(source).startswith("/proc/"):
-            raise FileNotFoundError(source)
-        return real_open(source, *args)
-
-    monkeypatch.setattr(direct_read.os, "open", no_proc)
+    _without_proc(monkeypatch)
     os.unlink(path)
     os.mkfifo(path)  # opening it for reading without O_NONBLOCK would wait for a writer
     outcome: list[bool] = []
