@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from lora_desktop.services import adapters, gil_handoff, registration
-from lora_desktop.services.inspect import hash_service
+from lora_desktop.services.inspect import hash_service, hash_store
 from lora_desktop.services.inspect.hash_service import hash_pending, pending
 from lora_desktop.services.inspect.read_ahead import read_ahead
 from lora_desktop.services.library import ChangeSet, Library
@@ -56,7 +56,7 @@ def test_files_go_on_being_hashed_while_a_batch_is_written(
     _library_of(library, lora_dir, 6)
     all_hashed = threading.Event()
     hashed: list[str] = []
-    real_hash, real_store = hash_service.hash_file, hash_service._store_many
+    real_hash, real_store = hash_service.hash_file, hash_service.store_results
 
     def counting_hash(path: str, **options: object) -> hash_service.HashResult:
         result = real_hash(path, **options)  # type: ignore[arg-type]
@@ -73,7 +73,7 @@ def test_files_go_on_being_hashed_while_a_batch_is_written(
         real_store(lib, results)
 
     monkeypatch.setattr(hash_service, "hash_file", counting_hash)
-    monkeypatch.setattr(hash_service, "_store_many", slow_store)
+    monkeypatch.setattr(hash_service, "store_results", slow_store)
 
     report = hash_pending(library, workers=2)
 
@@ -194,14 +194,14 @@ def test_suggestions_are_not_stored_over_metadata_read_again_meanwhile(
     _library_of(library, lora_dir, 1)
     ((adapter_id, _path, _size),) = pending(library)
     newer = kohya_metadata(ss_output_name="newer")
-    real = hash_service.trigger_candidates
+    real = hash_store.trigger_candidates
 
     def racing(metadata: dict[str, str], problems: list[str]) -> object:
         with library.db.write() as session:
             session.get(AdapterDetails, adapter_id).training_metadata = newer
         return real(metadata, problems)
 
-    monkeypatch.setattr(hash_service, "trigger_candidates", racing)
+    monkeypatch.setattr(hash_store, "trigger_candidates", racing)
     report = hash_pending(library, workers=1)
 
     shown = adapters.get(library, adapter_id)
@@ -240,7 +240,7 @@ def test_a_failing_write_ends_the_run_and_what_was_written_is_announced(
     _library_of(library, lora_dir, 8)
     changes: list[ChangeSet] = []
     library.subscribe(changes.append)
-    real = hash_service._store_many
+    real = hash_service.store_results
     written: list[str] = []
 
     def full_after_one(lib: Library, results: list[tuple[str, hash_service.HashResult]]) -> None:
@@ -249,7 +249,7 @@ def test_a_failing_write_ends_the_run_and_what_was_written_is_announced(
         real(lib, results)
         written.extend(adapter_id for adapter_id, _ in results)
 
-    monkeypatch.setattr(hash_service, "_store_many", full_after_one)
+    monkeypatch.setattr(hash_service, "store_results", full_after_one)
     with pytest.raises(OSError, match="No space left"):
         hash_pending(library, workers=2)
     assert [set(c.updated) for c in changes] == [set(written)]

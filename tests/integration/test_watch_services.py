@@ -307,14 +307,14 @@ def test_quick_keys_wait_for_a_hash_run_going(
         report = register_many(library, [watched])
         ids = [e.adapter_id for e in report.entries if e.adapter_id]
         seen_during: list[str | None] = []
-        real_store = hash_service._store_many
+        real_store = hash_service.store_results
 
         def store_and_process(lib: Library, results: list[object]) -> None:
             watcher.process()  # the watcher's turn comes while the run goes on
             seen_during.extend(adapters_quick_key(library, i) for i in ids)
             real_store(lib, results)  # type: ignore[arg-type]
 
-        monkeypatch.setattr(hash_service, "_store_many", store_and_process)
+        monkeypatch.setattr(hash_service, "store_results", store_and_process)
         woken.clear()
         hash_service.hash_pending(library, workers=1)
         assert seen_during

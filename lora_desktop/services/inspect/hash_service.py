@@ -3,13 +3,13 @@
 A hash is stored with the file's size and modification time; it is pending again
 when those change (``rescan`` records the change). A file that changes while it
 is hashed is queued again (up to ``RETRIES`` times). A file found complete after
-being incomplete, or changed since it was inspected, is inspected again.
+being incomplete, or changed since it was inspected, is inspected again. The results
+are written by ``hash_store``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import threading
@@ -18,19 +18,16 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
-from typing import Any
 
-from sqlalchemy import Text, bindparam, cast, or_, select, update
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import or_, select
 
-from lora_desktop.models.base import utcnow
 from lora_desktop.models.schemas import AdapterOut, HashReport
-from lora_desktop.models.tables import Adapter, AdapterDetails
+from lora_desktop.models.tables import Adapter
 from lora_desktop.services.adapters import load
 from lora_desktop.services.convert import adapter_out
 from lora_desktop.services.errors import FileProblem
 from lora_desktop.services.gil_handoff import quick_gil_handoff
-from lora_desktop.services.inspect.apply import apply_inspection
+from lora_desktop.services.inspect.hash_store import store_results
 from lora_desktop.services.inspect.hashing import (
     FileChanged,
     HashResult,
@@ -40,8 +37,6 @@ from lora_desktop.services.inspect.hashing import (
     hash_file,
 )
 from lora_desktop.services.inspect.header_json import HeaderError
-from lora_desktop.services.inspect.inspection import FileInspection, inspect_file
-from lora_desktop.services.inspect.metadata import trigger_candidates
 from lora_desktop.services.inspect.read_ahead import read_ahead
 from lora_desktop.services.inspect.table_worker import TableWorkers
 from lora_desktop.services.inspect.tensor_table import check_table
@@ -54,9 +49,9 @@ SMALL_FILE = 4 * 1024 * 1024
 """Files up to this size are hashed by one thread at a time (see ``hash_pending``)."""
 STORE_BATCH = 100
 STORE_INTERVAL_S = 0.5
+"""Results are written in one transaction per this many files, or this often."""
 WRITES_PENDING_MAX = 4
 """Batches handed to the writer thread and not yet written, at most."""
-"""Results are written in one transaction per this many files, or this often."""
 WORKER_MIN_TABLES = 16
 """A run with at least this many safetensors files checks their tables in a helper
 process (starting one costs about as much as checking this many here)."""
@@ -87,183 +82,6 @@ PREFETCH_AHEAD = 8
 
 HashProgress = Callable[[int, int, int, int], None]
 """``progress(files_done, files_total, bytes_done, bytes_total)``, on the calling thread."""
-
-
-def _store(lib: Library, adapter_id: str, result: HashResult) -> None:
-    """Write one hash result (see ``_store_many``)."""
-    _store_many(lib, [(adapter_id, result)])
-
-
-def _store_many(lib: Library, results: Sequence[tuple[str, HashResult]]) -> None:
-    """Write hash results in one transaction; re-inspect files that changed or were incomplete,
-    and those whose header the hash pass found faulty after their metadata was indexed.
-
-    What does not need the write lock is done first, outside it: the re-inspections
-    and the trigger-word candidates (JSON inside strings) that bulk registration
-    leaves to this pass. Re-inspected rows are written through the ORM
-    (``apply_inspection``); the others, nearly all of them, by two executemany UPDATEs
-    (through the ORM, loading and flushing each row took more processor time than the
-    hashing of a small file).
-    """
-    ids = [adapter_id for adapter_id, _ in results]
-    reinspect: dict[str, FileInspection] = {}
-    derived: dict[str, tuple[str, list[dict[str, Any]], list[str]]] = {}
-    with lib.db.read() as session:
-        rows = session.execute(
-            select(
-                Adapter.id,
-                Adapter.file_path,
-                Adapter.incomplete,
-                Adapter.file_size,
-                Adapter.file_mtime,
-                _METADATA_TEXT,
-            )
-            .outerjoin(AdapterDetails, AdapterDetails.adapter_id == Adapter.id)
-            .where(Adapter.id.in_(ids))
-        ).all()
-    facts = {row[0]: row for row in rows}
-    for adapter_id, result in results:
-        row = facts.get(adapter_id)
-        if row is None:
-            continue
-        lib.window_busy.wait_turn()  # JSON inside strings, or a whole file read again
-        _id, path, was_incomplete, size, mtime, metadata_text = row
-        metadata = None if metadata_text is None else json.loads(metadata_text)
-        if (
-            was_incomplete
-            or (size, mtime) != (result.size, result.mtime)
-            # Bulk registration read only the leading __metadata__; a problem in the rest
-            # of the header: read as one-file registration reads it, stored as it stores it.
-            or (result.header_problem is not None and metadata is not None)
-        ):
-            reinspect[adapter_id] = inspect_file(path)
-        elif isinstance(metadata, dict):
-            problems: list[str] = []
-            found = [c.as_json() for c in trigger_candidates(metadata, problems)]
-            derived[adapter_id] = (metadata_text, found, problems)
-    with lib.db.write() as session:
-        if reinspect:
-            batch = (
-                select(Adapter)
-                .options(selectinload(Adapter.details))
-                .where(Adapter.id.in_(list(reinspect)))
-            )
-            for adapter in session.scalars(batch):
-                apply_inspection(session, adapter, reinspect[adapter.id])
-                _set_hash(adapter, dict(results)[adapter.id])
-        plain = [(i, r) for i, r in results if i not in reinspect and i in facts]
-        if plain:
-            _store_plain(session, plain, derived)
-
-
-_METADATA_TEXT = cast(AdapterDetails.training_metadata, Text)
-"""The stored metadata's JSON text: compared as is to tell a row re-inspected meanwhile."""
-_A = Adapter.__table__.c
-_HASH_UPDATE = (
-    update(Adapter.__table__)  # type: ignore[arg-type]
-    .where(_A.id == bindparam("row_id"))
-    .values(
-        sha256=bindparam("sha256"),
-        sha256_weights=bindparam("sha256_weights"),
-        hash_size=bindparam("size"),
-        hash_mtime=bindparam("mtime"),
-        file_size=bindparam("size"),
-        file_mtime=bindparam("mtime"),
-        file_inode=bindparam("inode"),
-        hashed_at=bindparam("now", type_=_A.hashed_at.type),
-        file_status=bindparam("status"),
-        incomplete=bindparam("incomplete"),
-        inspect_error=bindparam("error"),
-        updated_at=bindparam("now", type_=_A.updated_at.type),
-    )
-)
-_D = AdapterDetails.__table__.c
-_CANDIDATES_UPDATE = (
-    update(AdapterDetails.__table__)  # type: ignore[arg-type]
-    .where(_D.adapter_id == bindparam("row_id"))
-    .values(trigger_candidates=bindparam("candidates", type_=_D.trigger_candidates.type))
-)
-
-
-def _store_plain(
-    session: Session,
-    results: Sequence[tuple[str, HashResult]],
-    derived: dict[str, tuple[str, list[dict[str, Any]], list[str]]],
-) -> None:
-    """The hash (and the derived trigger-word candidates) of rows not re-inspected, as
-    ``_set_hash`` writes them (and the candidates, with their problems noted), from
-    the rows as they are now."""
-    ids = [adapter_id for adapter_id, _ in results]
-    now = {
-        row[0]: row
-        for row in session.execute(
-            select(
-                Adapter.id,
-                Adapter.file_status,
-                Adapter.inspect_error,
-                _METADATA_TEXT,
-                AdapterDetails.trigger_candidates,
-            )
-            .outerjoin(AdapterDetails, AdapterDetails.adapter_id == Adapter.id)
-            .where(Adapter.id.in_(ids))
-            # A server database: the rows stay as read until written (SQLite's write
-            # transactions are exclusive already; it ignores this).
-            .with_for_update(of=Adapter.__table__)
-        )
-    }
-    hashes: list[dict[str, Any]] = []
-    candidates: list[dict[str, Any]] = []
-    stamp = utcnow()
-    for adapter_id, result in results:
-        row = now.get(adapter_id)
-        if row is None:
-            continue  # deleted meanwhile
-        _id, status, error, metadata_text, stored = row
-        if adapter_id in derived and derived[adapter_id][0] == metadata_text:
-            _text, found, problems = derived[adapter_id]  # not re-inspected meanwhile
-            if found != (stored or []):
-                candidates.append({"row_id": adapter_id, "candidates": found})
-            new = [p for p in problems if p not in (error or "")]
-            if new:
-                error = "; ".join([*filter(None, [error]), *new])[:2000]
-        problem = result.incomplete or result.header_problem
-        if problem and problem not in (error or ""):  # beside the others
-            error = "; ".join(filter(None, [error, problem]))[:2000]
-        hashes.append(
-            {
-                "row_id": adapter_id,
-                "sha256": result.sha256,
-                "sha256_weights": result.sha256_weights,
-                "size": result.size,
-                "mtime": result.mtime,
-                "inode": result.inode,
-                "now": stamp,
-                # the watcher's "changed" lasts until re-hashed
-                "status": "ok" if status == "changed" else status,
-                "incomplete": result.incomplete is not None,
-                "error": error,
-            }
-        )
-    if hashes:
-        session.execute(_HASH_UPDATE, hashes)
-    if candidates:
-        session.execute(_CANDIDATES_UPDATE, candidates)
-
-
-def _set_hash(adapter: Adapter, result: HashResult) -> None:
-    adapter.sha256 = result.sha256
-    adapter.sha256_weights = result.sha256_weights
-    adapter.hash_size, adapter.hash_mtime = result.size, result.mtime
-    adapter.file_size, adapter.file_mtime = result.size, result.mtime
-    adapter.file_inode = result.inode
-    adapter.hashed_at = utcnow()
-    if adapter.file_status == "changed":  # the watcher's "changed" lasts until re-hashed
-        adapter.file_status = "ok"
-    adapter.incomplete = result.incomplete is not None
-    problem = result.incomplete or result.header_problem
-    if problem and problem not in (adapter.inspect_error or ""):  # beside the others
-        adapter.inspect_error = "; ".join(filter(None, [adapter.inspect_error, problem]))[:2000]
-    adapter.updated_at = utcnow()
 
 
 def hash_adapter(
@@ -301,7 +119,7 @@ def hash_adapter(
         raise FileProblem(f"{path} kept changing while it was hashed; try again later")
     if unless_moved_here and (other := _hashed_elsewhere(lib, adapter_id, result)):
         raise FileProblem(f"{path} now holds the file of adapter {other} (moved over it)")
-    _store(lib, adapter_id, result)
+    store_results(lib, [(adapter_id, result)])
     with lib.db.read() as session:
         out = adapter_out(load(session, adapter_id))
     lib.publish(ChangeSet(updated=(adapter_id,)))
@@ -414,7 +232,7 @@ def _hash_pending(
                 settle_write()
             batch = list(unwritten)
             unwritten.clear()
-            writes.append((writer.submit(_store_many, lib, batch), [i for i, _ in batch]))
+            writes.append((writer.submit(store_results, lib, batch), [i for i, _ in batch]))
         written_at = time.monotonic()
 
     def settle_write() -> None:
