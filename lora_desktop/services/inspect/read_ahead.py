@@ -45,21 +45,8 @@ _WILLNEED = getattr(os, "POSIX_FADV_WILLNEED", 3)
 def read_ahead(path: str, limit: int | None = None) -> None:
     """Ask the kernel to read ``path`` (its first ``limit`` bytes) into its cache, without
     waiting."""
-    if not hasattr(os, "posix_fadvise") or not _regular(path):
-        return
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except OSError:
-        return
-    try:
-        size = os.fstat(fd).st_size
-        end = size if limit is None else min(size, limit)
-        for offset in range(0, max(end, 1), ADVICE_SPAN):
-            os.posix_fadvise(fd, offset, min(ADVICE_SPAN, max(end - offset, 1)), _WILLNEED)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    if hasattr(os, "posix_fadvise") and _regular(path):
+        _advise(path, limit)
 
 
 def cached(path: str) -> bool | None:
@@ -138,14 +125,16 @@ def _sidecars_in(folder: str) -> list[str]:
         return []
 
 
-def _advise(path: str, limit: int) -> None:
-    """``read_ahead`` of a path known to be a regular file."""
+def _advise(path: str, limit: int | None) -> None:
+    """``read_ahead`` of a path known to be a regular file, in ``ADVICE_SPAN`` spans."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return
     try:
-        os.posix_fadvise(fd, 0, limit, _WILLNEED)
+        end = os.fstat(fd).st_size if limit is None else limit
+        for offset in range(0, max(end, 1), ADVICE_SPAN):
+            os.posix_fadvise(fd, offset, min(ADVICE_SPAN, max(end - offset, 1)), _WILLNEED)
     except OSError:
         pass
     finally:
