@@ -209,6 +209,13 @@ def main() -> None:
     files = sum(1 for _ in args.root.rglob("*.safetensors"))
     size = sum(p.stat().st_size for p in args.root.rglob("*.safetensors"))
     print(f"{files:,} files, {size / 1e9:.2f} GB under {args.root}")
+    # As scripts/start.sh does before each start: the app runs from byte-compiled modules
+    # (this environment sets PYTHONDONTWRITEBYTECODE, so an import never writes them).
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(ROOT / "lora_desktop")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     runs = []
     for i in range(args.repeat):
         result = run_once(args.root, args.warm, args.existing_library)
