@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from lora_desktop.models.database import (
     BUSY_TIMEOUT_MS,
+    PAGE_SIZE,
     default_database_path,
     resolve_database_url,
 )
@@ -32,6 +33,31 @@ def test_every_connection_has_wal_foreign_keys_and_a_busy_timeout(library: Libra
         assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
     with library.db.write() as session:
         assert session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+
+
+def test_a_new_library_has_large_pages_and_an_old_one_keeps_its_own(tmp_path: Path) -> None:
+    import sqlite3
+
+    new = open_library(tmp_path / "new.sqlite3")
+    try:
+        assert _pragma(new, "page_size") == PAGE_SIZE == 8192
+    finally:
+        new.close()
+    # A file made with SQLite's default 4 KiB pages (as libraries were before this
+    # setting) keeps them: the library is made in it and takes rows as before.
+    old_path = tmp_path / "old.sqlite3"
+    connection = sqlite3.connect(old_path)
+    connection.execute("PRAGMA page_size = 4096")
+    connection.execute("PRAGMA journal_mode = WAL")  # writes the file's header
+    connection.close()
+    old = open_library(old_path)
+    try:
+        assert _pragma(old, "page_size") == 4096
+        add_adapter(old, tmp_path, "still_works")
+        with old.db.read() as session:
+            assert session.execute(text("SELECT name FROM adapters")).scalar() == "still_works"
+    finally:
+        old.close()
 
 
 def test_foreign_keys_are_enforced(library: Library) -> None:
