@@ -36,6 +36,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 TICK_MS = 10
+LATE_SHOWN_MS = 40
+"""Ticks later than this are listed with their time after the drop."""
 TIMEOUT_S = 120
 
 
@@ -77,6 +79,9 @@ def child(folder: str, data: str) -> None:
 
     def tick() -> None:
         late.append(max(0, clock.restart() - TICK_MS))
+        if late[-1] > LATE_SHOWN_MS:  # when, after the drop: which phase was late
+            after_drop = round(time.time() - marks["drop"], 2)
+            marks.setdefault("late_at", []).append((after_drop, late[-1]))
 
     timer.timeout.connect(tick)
 
@@ -230,6 +235,7 @@ def main() -> None:
             f"processor time {result['cpu_drop_s']:.2f} s to the drop, "
             f"{result['cpu_hashed_s'] - result['cpu_drop_s']:.2f} s after it"
             + (f"; {result['note']}" if "note" in result else "")
+            + "".join(f"; late {ms} ms at drop + {at} s" for at, ms in result.get("late_at", []))
         )
     for key in ("first_rows", "hashed"):
         values = [r[key] for r in runs if key in r]

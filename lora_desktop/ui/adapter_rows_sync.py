@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 # Beyond this many updated ids one reload is cheaper than one query each.
 PER_ROW_REFRESH_LIMIT = 200
-# Beyond this many rows, new rows are loaded off the GUI thread (``rows_reloaded`` then).
+# Beyond this many rows, or PER_ROW_REFRESH_LIMIT new ones, rows are loaded off the GUI
+# thread (``rows_reloaded`` then). Loading 1,000 rows on it beside an import's threads
+# made it up to 57 ms late (benchmarks/cold_bench.py).
 SYNC_RELOAD_ROWS = 2000
 
 
@@ -52,7 +54,10 @@ class RowsSyncMixin(_Base):
         ):
             return  # the echo of our own drag: the rows already show it
         if changes.added or changes.reordered:
-            if changes.added and len(self._rows) + len(changes.added) > SYNC_RELOAD_ROWS:
+            added = len(changes.added)
+            if added > PER_ROW_REFRESH_LIMIT or (
+                added and len(self._rows) + added > SYNC_RELOAD_ROWS
+            ):
                 self.reload_in_background()  # an import's batches: the window stays fluid
             else:
                 self.reload()

@@ -148,27 +148,43 @@ def test_drop_of_own_row_drag_is_not_an_import(
     assert not enter.isAccepted()
 
 
+@pytest.mark.parametrize(
+    ("list_rows", "new_rows"),
+    [(4, 200), (10_000, 5)],
+    ids=["big list", "many new rows"],
+)
 def test_a_big_import_fills_the_list_in_the_background_in_batches(
     open_window: WindowFactory,
     library: Library,
     lora_dir: Path,
     qtbot: QtBot,
     monkeypatch: pytest.MonkeyPatch,
+    list_rows: int,
+    new_rows: int,
 ) -> None:
-    # Scaled down: a first batch of 3 files, and "big" meaning more than 4 rows.
+    # Scaled down: a first batch of 3 files, and "big" meaning a list of more than
+    # ``list_rows`` rows or a batch of more than ``new_rows`` new ones (the 6 after the
+    # first 3): either is loaded off the GUI thread, then ``rows_reloaded``.
     monkeypatch.setattr(registration, "FIRST_BATCH_SIZE", 3)
-    monkeypatch.setattr(adapter_rows_sync, "SYNC_RELOAD_ROWS", 4)
+    monkeypatch.setattr(adapter_rows_sync, "SYNC_RELOAD_ROWS", list_rows)
+    monkeypatch.setattr(adapter_rows_sync, "PER_ROW_REFRESH_LIMIT", new_rows)
     for i in range(9):
         make_lora(lora_dir, f"set/lora_{i}")
     window = open_window()
     announced: list[int] = []
     window.library.subscribe(lambda c: c.added and announced.append(len(c.added)))
+    on_gui_thread: list[str] = []  # reloads on the GUI thread
+    reload_now = window.model.reload
+    monkeypatch.setattr(
+        window.model, "reload", lambda: (on_gui_thread.append("reload"), reload_now())
+    )
     with (
         qtbot.waitSignal(window.model.rows_reloaded, timeout=10_000),
         qtbot.waitSignal(window.imports.idle, timeout=10_000),
     ):
         drop_urls(window, [QUrl.fromLocalFile(str(lora_dir))])
     assert announced == [3, 6]  # the first rows at once, the rest at the end
+    assert on_gui_thread == ["reload"]  # the first batch now; the other 6 in the background
     assert window.model.rowCount() == 9
     assert "9 adapters" in window.counts_label.text()  # refreshed when the rows arrived
 
