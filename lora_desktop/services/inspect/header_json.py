@@ -251,21 +251,61 @@ def _depth(value: Any) -> int:
     return 0
 
 
+def lone_surrogate(text: str) -> str | None:
+    """The first lone surrogate in decoded ``text`` as its JSON escape (``\\ud800``), or None.
+
+    JSON's grammar lets ``\\ud800`` stand alone, but it is half a character: such a
+    string cannot be encoded as UTF-8, so it could be neither stored nor shown.
+    """
+    if text.isascii():  # O(1) for most strings: nothing to look for
+        return None
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return f"\\u{ord(text[exc.start]):04x}"
+    return None
+
+
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def escaped_lone_surrogate(text: str, value: Any) -> str | None:
+    """``lone_surrogate`` of anything in ``value``, the JSON value decoded from ``text``.
+
+    Only ``text`` holding an escape of a surrogate can decode to one (a quick search
+    first; a pair decodes to one character and is fine).
+    """
+    if _ESCAPED_SURROGATE.search(text) is None:
+        return None
+    return lone_surrogate(json.dumps(value, ensure_ascii=False))
+
+
+def _refuse_lone_surrogates(values: str, metadata: dict[str, str]) -> None:
+    found = lone_surrogate(values) or lone_surrogate("".join(metadata))
+    if found is not None:
+        raise HeaderError(
+            f"header is not valid UTF-8: __metadata__ escapes a lone surrogate ({found})"
+        )
+
+
 def metadata_strings(value: Any) -> tuple[dict[str, str], str | None]:
     """Keep the string → string pairs of ``__metadata__``; say which were ignored.
 
     Raises:
-        HeaderError: ``__metadata__`` is not an object.
+        HeaderError: ``__metadata__`` is not an object, or a key or value kept holds a
+            lone surrogate.
     """
     if not isinstance(value, dict):
         raise HeaderError("__metadata__ is not a JSON object")
     try:  # the usual case, checked in C: every value a string (join refuses anything else)
-        "".join(value.values())
+        values = "".join(value.values())
     except TypeError:
         pass
     else:
+        _refuse_lone_surrogates(values, value)
         return dict(value), None
     kept = {k: v for k, v in value.items() if isinstance(v, str)}
+    _refuse_lone_surrogates("".join(kept.values()), kept)
     if len(kept) == len(value):
         return kept, None
     ignored = sorted(k for k in value if k not in kept)

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from lora_desktop.services.inspect.header_json import escaped_lone_surrogate
+
 log = logging.getLogger(__name__)
 
 CANDIDATES_MAX = 20
@@ -72,10 +74,15 @@ def kohya_json(meta: dict[str, str], key: str, problems: list[str]) -> Any:
         problems.append(f"{key} is too large to read ({len(value):,} characters)")
         return None
     try:
-        return json.loads(value)
+        decoded = json.loads(value)
     except (ValueError, RecursionError):
         problems.append(f"{key} is not valid JSON; ignored")
         return None
+    lone = escaped_lone_surrogate(value, decoded)
+    if lone is not None:  # a suggestion holding it could be neither stored nor shown
+        problems.append(f"{key} holds an escaped lone surrogate ({lone}), not text; ignored")
+        return None
+    return decoded
 
 
 def _int(value: str | None) -> int | None:

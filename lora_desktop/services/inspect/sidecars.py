@@ -26,7 +26,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from lora_desktop.services.inspect.header_json import HeaderError
+from lora_desktop.services.inspect.header_json import HeaderError, escaped_lone_surrogate
 from lora_desktop.services.inspect.images import ImageProblem, image_size
 from lora_desktop.services.inspect.metadata import base_model_label
 from lora_desktop.services.inspect.safetensors_header import open_regular, read_exact
@@ -150,9 +150,14 @@ def read_json_file(path: str) -> tuple[Any, int, float]:
     if not raw.strip():
         return None, st.st_size, st.st_mtime
     try:
-        return json.loads(raw.decode("utf-8")), st.st_size, st.st_mtime
+        text = raw.decode("utf-8")
+        value = json.loads(text)
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise ValueError("not valid JSON; ignored") from None
+    lone = escaped_lone_surrogate(text, value)
+    if lone is not None:  # a title or tag holding it could be neither stored nor shown
+        raise ValueError(f"holds an escaped lone surrogate ({lone}), not text; ignored")
+    return value, st.st_size, st.st_mtime
 
 
 def _words(value: Any) -> list[str]:
