@@ -7,6 +7,7 @@ import io
 import os
 import pickle
 import sys
+import tarfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -94,3 +95,63 @@ def test_garbage_is_dangerous_not_an_error(tmp_path: Path) -> None:
     verdict = _scan(path)
     assert verdict.dangerous
     assert verdict.offending[0].startswith("(unscannable: the pickle stream is malformed")
+
+
+LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+"""The first pickle of PyTorch's legacy layout: ``torch.load`` then unpickles four more."""
+
+
+def _legacy(magic: bytes, main: bytes) -> bytes:
+    """Legacy layout: magic, protocol, system info, the object, storage keys, raw storage."""
+    rest = [pickle.dumps(1001, protocol=2), pickle.dumps({}, protocol=2), main]
+    return magic + b"".join(rest) + pickle.dumps(["0"], protocol=2) + b"\x00" * 64
+
+
+def test_a_legacy_checkpoint_is_scanned_to_its_storages(tmp_path: Path) -> None:
+    path = tmp_path / "old.pt"
+    state = pickle.dumps(collections.OrderedDict(a=1), protocol=2)
+    path.write_bytes(_legacy(pickle.dumps(LEGACY_MAGIC, protocol=2), state))
+    verdict = _scan(path)
+    assert (verdict.dangerous, verdict.globals) == (False, ["collections.OrderedDict"])
+    evil = pickle.dumps(Payload(tmp_path / "x"), protocol=2)
+    path.write_bytes(_legacy(pickle.dumps(LEGACY_MAGIC, protocol=2), evil))
+    assert _scan(path).offending == ["posix.system"]
+
+
+@pytest.mark.parametrize(
+    "magic",
+    [
+        b"\x80\x02N0\x8a\x0a" + LEGACY_MAGIC.to_bytes(10, "little") + b".",  # None, pop, magic
+        pickle.dumps(LEGACY_MAGIC, protocol=0),
+        b"I%d\n." % LEGACY_MAGIC,
+    ],
+    ids=["after-a-pop", "protocol-0", "int-opcode"],
+)
+def test_a_legacy_magic_written_otherwise_still_gets_its_payload_scanned(
+    tmp_path: Path, magic: bytes
+) -> None:
+    path = tmp_path / "old.pt"
+    path.write_bytes(_legacy(magic, pickle.dumps(Payload(tmp_path / "x"), protocol=2)))
+    assert _scan(path).offending == ["posix.system"]
+
+
+def test_a_second_pickle_after_the_first_is_scanned(tmp_path: Path) -> None:
+    path = tmp_path / "two.ckpt"
+    path.write_bytes(pickle.dumps({}, protocol=2) + pickle.dumps(Payload(tmp_path / "x")))
+    assert _scan(path).offending == ["posix.system"]
+
+
+def test_a_tar_checkpoint_is_unscannable(tmp_path: Path) -> None:
+    # PyTorch's oldest layout: torch.load unpickles the members of a tar archive. This
+    # one's first member is named so that the file also starts as a harmless pickle.
+    path = tmp_path / "ancient.pt"
+    with tarfile.open(path, "w", format=tarfile.USTAR_FORMAT, errors="surrogateescape") as tar:
+        tar.addfile(tarfile.TarInfo(b"\x80\x02N.".decode(errors="surrogateescape")))
+        data = pickle.dumps(Payload(tmp_path / "x"), protocol=2)
+        info = tarfile.TarInfo("pickle")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+    verdict = _scan(path)
+    assert verdict.offending == [
+        "(unscannable: a tar archive (PyTorch's oldest format), which is not checked)"
+    ]

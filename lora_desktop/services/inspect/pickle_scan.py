@@ -3,10 +3,11 @@
 ``.pt``, ``.ckpt``, ``.pth`` and ``.bin`` files are read as opcode streams with
 ``pickletools.genops`` (which never calls ``find_class``), both plain pickles (and
 the legacy PyTorch layout of five pickles in a row) and PyTorch zip archives
-(every ``*.pkl`` member). Each global the stream would import is collected;
-anything outside the allow-list below, or any stream the scanner cannot follow
-(a global whose name is computed, an extension code, a broken stream, the time
-or size caps reached), makes the file **dangerous**. An allow-list, unlike the
+(every ``*.pkl`` member); the oldest PyTorch layout, a tar archive, is not
+followed. Each global the stream would import is collected; anything outside
+the allow-list below, or any stream the scanner cannot follow (a global whose
+name is computed, an extension code, a broken stream, the time or size caps
+reached), makes the file **dangerous**. An allow-list, unlike the
 deny-lists of picklescan and others, has no payload it misses by default.
 """
 
@@ -15,11 +16,12 @@ from __future__ import annotations
 import logging
 import os
 import pickletools
+import tarfile
 import time
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO
 
 from lora_desktop.services.inspect.header_json import HeaderError
 from lora_desktop.services.inspect.safetensors_header import open_regular
@@ -87,6 +89,7 @@ MEMBERS_MAX = 100_000
 PICKLE_MEMBER_MAX = 256 * 1024 * 1024
 SCAN_SECONDS_MAX = 20.0
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
+LEGACY_PICKLES = 5
 _STRING_OPS = frozenset(
     {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "STRING", "BINSTRING"}
 )
@@ -118,19 +121,24 @@ class PickleVerdict:
         return bool(self.offending)
 
 
-def _globals_of(stream: IO[bytes], deadline: float) -> tuple[set[str], Any]:
-    """The globals of one pickle stream, and the first constant it pushes (for the magic)."""
+def _globals_of(stream: IO[bytes], deadline: float) -> tuple[set[str], bool]:
+    """The globals of one pickle stream, and whether it holds the legacy magic number.
+
+    The magic is looked for in every integer the stream pushes, not only its first
+    value: a pickle can reach the same value after other opcodes (``None``, pop, then
+    the magic), and ``torch.load`` would then unpickle the four pickles after it.
+    """
     found: set[str] = set()
     strings: list[str | None] = []
     memo: dict[int, str | None] = {}
-    first: Any = None
+    magic = False
     try:
         for count, (opcode, arg, _pos) in enumerate(pickletools.genops(stream)):
             if count & 0x3FF == 0 and time.monotonic() > deadline:
                 raise Unfollowable("the scan took too long")
             name = opcode.name
-            if count == 1 or (count == 0 and name != "PROTO"):
-                first = arg
+            if type(arg) is int and arg == LEGACY_MAGIC:
+                magic = True
             if name in _STRING_OPS:
                 strings.append(arg if isinstance(arg, str) else None)
             elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
@@ -154,16 +162,32 @@ def _globals_of(stream: IO[bytes], deadline: float) -> tuple[set[str], Any]:
         raise
     except Exception as exc:  # genops raises ValueError and friends on a broken stream
         raise Unfollowable(f"the pickle stream is malformed ({exc})") from None
-    return found, first
+    return found, magic
 
 
-def _plain_pickles(stream: IO[bytes], deadline: float) -> Iterator[set[str]]:
-    """A plain pickle, or the five pickles of the legacy PyTorch format."""
-    found, first = _globals_of(stream, deadline)
+def _plain_pickles(stream: IO[bytes], size: int, deadline: float) -> Iterator[set[str]]:
+    """A plain pickle, or the five pickles of the legacy PyTorch format.
+
+    After a first pickle holding the legacy magic come four more (protocol, system
+    info, the object, storage keys), then raw storage bytes. Without the magic, what
+    follows the first pickle is scanned as further pickles too (up to as many), so a
+    second pickle hidden after the first is never left unread.
+    """
+    found, legacy = _globals_of(stream, deadline)
     yield found
-    if first == LEGACY_MAGIC:
-        for _ in range(4):  # protocol, system info, the object, storage keys
-            yield _globals_of(stream, deadline)[0]
+    for _ in range(LEGACY_PICKLES - 1):
+        if not legacy and stream.tell() >= size:
+            return
+        yield _globals_of(stream, deadline)[0]
+
+
+def _is_tar(head: bytes) -> bool:
+    """Whether the first 512 bytes are a tar header (``torch.load`` tries tar first)."""
+    try:
+        tarfile.TarInfo.frombuf(head[:512], "utf-8", "surrogateescape")
+    except tarfile.HeaderError:
+        return False
+    return True
 
 
 def _archive_pickles(path: str, deadline: float) -> Iterator[set[str]]:
@@ -192,16 +216,18 @@ def scan_pickle_file(path: str) -> PickleVerdict:
     deadline = time.monotonic() + SCAN_SECONDS_MAX
     found: set[str] = set()
     with os.fdopen(fd, "rb") as handle:
-        magic = handle.read(4)
+        head = handle.read(512)
         handle.seek(0)
         try:
-            if magic == b"PK\x03\x04":
+            if head.startswith(b"PK\x03\x04"):
                 if st.st_size > ARCHIVE_MAX:
                     raise Unfollowable("the archive is too large to check")
                 for names in _archive_pickles(path, deadline):
                     found |= names
+            elif _is_tar(head):
+                raise Unfollowable("a tar archive (PyTorch's oldest format), which is not checked")
             else:
-                for names in _plain_pickles(handle, deadline):
+                for names in _plain_pickles(handle, st.st_size, deadline):
                     found |= names
         except Unfollowable as exc:
             verdict.offending.append(f"(unscannable: {exc})")
