@@ -8,12 +8,14 @@ import os
 import pickle
 import sys
 import tarfile
+import tracemalloc
 import zipfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from lora_desktop.services.inspect import pickle_scan
 from lora_desktop.services.inspect.pickle_scan import scan_pickle_file
 
 EVENTS: list[str] = []
@@ -155,3 +157,25 @@ def test_a_tar_checkpoint_is_unscannable(tmp_path: Path) -> None:
     assert verdict.offending == [
         "(unscannable: a tar archive (PyTorch's oldest format), which is not checked)"
     ]
+
+
+def test_a_long_stream_is_scanned_in_bounded_memory(tmp_path: Path) -> None:
+    path = tmp_path / "long.pt"
+    path.write_bytes(b"\x80\x04" + b"N" * 200_000 + b".")  # 200,000 pushes of None
+    tracemalloc.start()
+    try:
+        verdict = _scan(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert not verdict.dangerous
+    assert peak < 256 * 1024
+
+
+def test_a_flood_of_memo_entries_is_unscannable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pickle_scan, "MEMO_MAX", 1000)
+    path = tmp_path / "memo.pt"
+    path.write_bytes(b"\x80\x04" + b"N\x94" * 1001 + b".")  # None, memoize: 1,001 entries
+    assert _scan(path).offending == ["(unscannable: more than 1,000 memoized values)"]

@@ -88,6 +88,9 @@ ARCHIVE_MAX = 64 * 1024**3
 MEMBERS_MAX = 100_000
 PICKLE_MEMBER_MAX = 256 * 1024 * 1024
 SCAN_SECONDS_MAX = 20.0
+MEMO_MAX = 1_000_000
+"""Memo entries followed per pickle (a checkpoint memoizes a few per tensor); past this
+a stream is unscannable rather than a growing table (about 100 bytes an entry)."""
 LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 LEGACY_PICKLES = 5
 _STRING_OPS = frozenset(
@@ -129,7 +132,10 @@ def _globals_of(stream: IO[bytes], deadline: float) -> tuple[set[str], bool]:
     the magic), and ``torch.load`` would then unpickle the four pickles after it.
     """
     found: set[str] = set()
-    strings: list[str | None] = []
+    # The two values on top of the stack when they are string constants, else None:
+    # all STACK_GLOBAL needs (kept as two names, not a list: memory stays bounded).
+    below: str | None = None
+    top: str | None = None
     memo: dict[int, str | None] = {}
     magic = False
     try:
@@ -140,24 +146,24 @@ def _globals_of(stream: IO[bytes], deadline: float) -> tuple[set[str], bool]:
             if type(arg) is int and arg == LEGACY_MAGIC:
                 magic = True
             if name in _STRING_OPS:
-                strings.append(arg if isinstance(arg, str) else None)
-            elif name in ("BINPUT", "LONG_BINPUT", "PUT"):
-                memo[int(str(arg))] = strings[-1] if strings else None
-            elif name == "MEMOIZE":
-                memo[len(memo)] = strings[-1] if strings else None
+                below, top = top, arg if isinstance(arg, str) else None
+            elif name in ("BINPUT", "LONG_BINPUT", "PUT", "MEMOIZE"):
+                memo[len(memo) if name == "MEMOIZE" else int(str(arg))] = top
+                if len(memo) > MEMO_MAX:
+                    raise Unfollowable(f"more than {MEMO_MAX:,} memoized values")
             elif name in ("BINGET", "LONG_BINGET", "GET"):
-                strings.append(memo.get(int(str(arg))))
+                below, top = top, memo.get(int(str(arg)))
             elif name in ("GLOBAL", "INST"):
                 module, _, attr = str(arg).partition(" ")
                 found.add(f"{module}.{attr}")
             elif name == "STACK_GLOBAL":
-                if len(strings) < 2 or strings[-1] is None or strings[-2] is None:
+                if below is None or top is None:
                     raise Unfollowable("a global whose name is computed (STACK_GLOBAL)")
-                found.add(f"{strings[-2]}.{strings[-1]}")
+                found.add(f"{below}.{top}")
             elif name in ("EXT1", "EXT2", "EXT4"):
                 raise Unfollowable(f"an extension-registry global ({name})")
             if name not in _STRING_OPS and name not in _NEUTRAL_OPS:
-                strings.append(None)
+                below, top = top, None
     except Unfollowable:
         raise
     except Exception as exc:  # genops raises ValueError and friends on a broken stream
