@@ -64,6 +64,8 @@ def state_lines(adapter: AdapterOut) -> list[str]:
     if adapter.dangerous:
         shown = ", ".join(adapter.dangerous_globals[:8]) or "unknown code"
         lines.append(f"Dangerous: loading this pickle would import {shown}")
+    if adapter.inspect_error:
+        lines.append(f"Problem: {adapter.inspect_error}")
     if adapter.incomplete:
         lines.append("Incomplete (perhaps still downloading); checked again when it changes")
     if not adapter.metadata_indexed:
@@ -191,11 +193,14 @@ class InspectionPane(QWidget):
 
     def _show_links(self, adapter: AdapterOut) -> None:
         row = 0
-        for group in self._groups(adapter):
+        groups = self._groups(adapter)
+        # An exact copy has the same metadata too: it is listed as a duplicate only.
+        copies = {i for g in groups if g.kind == "same_file" for i in g.adapter_ids}
+        for group in groups:
             others = [
                 (i, n)
                 for i, n in zip(group.adapter_ids, group.names, strict=True)
-                if i != adapter.id
+                if i != adapter.id and (group.kind == "same_file" or i not in copies)
             ][:LINKS_MAX]
             if not others:
                 continue

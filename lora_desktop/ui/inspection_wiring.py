@@ -146,7 +146,12 @@ class InspectionFeatures(QObject):
 
     def _on_hashing_finished(self, report: object) -> None:
         failed = getattr(report, "failed", [])
-        if failed:
+        if getattr(report, "stopped", False):
+            hashed = getattr(report, "hashed", 0)
+            self._window.statusBar().showMessage(
+                f"Hashing stopped after {hashed:,} file(s); the rest are hashed next time", 5000
+            )
+        elif failed:
             self._window.statusBar().showMessage(
                 f"Hashing: {len(failed)} file(s) could not be read", 5000
             )

@@ -57,8 +57,13 @@ def write_png(source: str, target: Path) -> None:
     reader = QImageReader(source)
     reader.setAutoTransform(True)
     size = reader.size()
-    if not size.isValid() or size.width() * size.height() > PIXELS_MAX:
+    if not size.isValid():
         raise OSError(f"{source} is not an image this app can use")
+    if size.width() * size.height() > PIXELS_MAX:
+        raise OSError(
+            f"{source} is too large ({size.width():,} × {size.height():,} pixels; "
+            f"at most {PIXELS_MAX:,} pixels)"
+        )
     image = reader.read()
     if image.isNull():
         raise OSError(f"{source} could not be read: {reader.errorString()}")

@@ -1,0 +1,120 @@
+"""Found by trying the file-inspection features in the real window as an artist would."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+from PySide6.QtWidgets import QPushButton
+from pytestqt.qtbot import QtBot
+
+from lora_desktop.models.schemas import HashReport
+from lora_desktop.services import adapters
+from lora_desktop.services.inspect.hash_service import hash_pending
+from lora_desktop.services.library import Library
+from lora_desktop.services.registration import register_many
+from lora_desktop.ui.main_window import MainWindow
+from tests.gui.inspection_helpers import (
+    build_window,
+    kohya_metadata,
+    write_png,
+    write_safetensors,
+)
+
+pytestmark = pytest.mark.gui
+
+
+def _select(window: MainWindow, library: Library, name: str) -> None:
+    assert window.select_adapter(adapters.get(library, name).id)
+
+
+def _visible_links(window: MainWindow, object_name: str) -> list[str]:
+    pane = window.editor.inspection
+    return [
+        b.text()
+        for b in pane.links_box.findChildren(QPushButton)
+        if b.objectName() == object_name and b.isVisibleTo(pane)
+    ]
+
+
+def test_an_exact_copy_is_not_called_a_copy_with_different_metadata(
+    library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
+) -> None:
+    data = bytes(range(256)) * 4
+    tensors = {"w": ("F16", [512])}
+    first = write_safetensors(lora_dir / "alpha.safetensors", kohya_metadata(), tensors, data=data)
+    shutil.copyfile(first, lora_dir / "alpha_copy.safetensors")
+    write_safetensors(
+        lora_dir / "retitled.safetensors",
+        kohya_metadata(ss_output_name="other"),
+        tensors,
+        data=data,
+    )
+    register_many(library, [lora_dir])
+    hash_pending(library)
+    window = build_window(qtbot, db_path)
+
+    _select(window, library, "alpha")
+    assert _visible_links(window, "duplicateLink") == ["alpha_copy"]
+    # alpha_copy has the very same metadata: only "retitled" differs in metadata.
+    assert _visible_links(window, "sameWeightsLink") == ["retitled"]
+
+    _select(window, library, "retitled")  # new links show once the event loop runs
+    qtbot.waitUntil(lambda: _visible_links(window, "sameWeightsLink") == ["alpha", "alpha_copy"])
+    assert _visible_links(window, "duplicateLink") == []
+
+
+def test_the_editor_says_what_is_wrong_with_the_file(
+    library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
+) -> None:
+    (lora_dir / "notobj.safetensors").write_bytes(struct.pack("<Q", 4) + b"[1] ")
+    write_safetensors(lora_dir / "fake.safetensors", kohya_metadata())
+    (lora_dir / "fake.preview.png").write_text("not a picture at all\n")
+    register_many(library, [lora_dir])
+    window = build_window(qtbot, db_path)
+    state = window.editor.inspection.state_label
+
+    _select(window, library, "notobj")
+    assert state.isVisibleTo(window.editor)
+    assert "header is not a JSON object" in state.text()
+
+    _select(window, library, "fake")  # its preview sidecar was refused: say why
+    assert state.isVisibleTo(window.editor)
+    assert "fake.preview.png" in state.text()
+    assert not window.editor.inspection.preview.has_picture
+
+
+def test_cancelling_hashing_says_it_stopped(
+    library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
+) -> None:
+    write_safetensors(lora_dir / "one.safetensors", kohya_metadata())
+    register_many(library, [lora_dir])
+    window = build_window(qtbot, db_path)
+    report = HashReport(hashed=3, incomplete=0, requeued=0, failed=[], bytes=10, stopped=True)
+    window.inspection.hashing.finished.emit(report)  # what a cancelled run reports
+    assert "Hashing stopped" in window.statusBar().currentMessage()
+    assert "next time" in window.statusBar().currentMessage()
+
+
+def test_a_refused_dropped_image_says_why(
+    library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    write_safetensors(lora_dir / "pic.safetensors", kohya_metadata())
+    register_many(library, [lora_dir])
+    window = build_window(qtbot, db_path)
+    _select(window, library, "pic")
+    adapter = adapters.get(library, "pic")
+    preview = window.editor.inspection.preview
+    messages: list[str] = []
+    preview.message.connect(messages.append)
+    fake = tmp_path / "fake.png"
+    fake.write_text("not a picture\n")
+    assert not preview.set_preview(adapter, str(fake), tmp_path / "out.png")
+    assert "not an image" in messages[-1]
+    wide = write_png(tmp_path / "wide.png", size=(9000, 8000))  # over the pixel cap
+    assert not preview.set_preview(adapter, str(wide), tmp_path / "out.png")
+    assert "too large" in messages[-1]
+    assert "9,000 × 8,000" in messages[-1]
+    assert not (tmp_path / "out.png").exists()
