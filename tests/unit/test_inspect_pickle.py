@@ -8,6 +8,7 @@ import os
 import pickle
 import sys
 import tarfile
+import threading
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -179,3 +180,44 @@ def test_a_flood_of_memo_entries_is_unscannable(
     path = tmp_path / "memo.pt"
     path.write_bytes(b"\x80\x04" + b"N\x94" * 1001 + b".")  # None, memoize: 1,001 entries
     assert _scan(path).offending == ["(unscannable: more than 1,000 memoized values)"]
+
+
+def test_an_archive_swapped_for_a_fifo_after_it_was_opened_is_read_from_the_open_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "model.pt"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("archive/data.pkl", pickle.dumps(Payload(tmp_path / "x"), protocol=2))
+    opened = pickle_scan.open_regular
+
+    def open_then_swap(name: str) -> tuple[int, os.stat_result]:
+        found = opened(name)
+        os.replace(path, tmp_path / "moved.pt")
+        os.mkfifo(path)  # another process put a pipe in its place: opening it blocks
+        return found
+
+    monkeypatch.setattr(pickle_scan, "open_regular", open_then_swap)
+    outcome: list[Any] = []
+    scanner = threading.Thread(target=lambda: outcome.append(_scan(path)), daemon=True)
+    scanner.start()
+    scanner.join(5)
+    assert not scanner.is_alive(), "the scan reopened the path and blocked on the pipe"
+    assert outcome[0].offending == ["posix.system"]
+
+
+def test_an_archive_with_a_huge_table_of_contents_is_unscannable_before_it_is_parsed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pickle_scan, "CENTRAL_DIRECTORY_MAX", 10_000)
+    path = tmp_path / "many.pt"
+    names = [f"archive/data/{index}" for index in range(400)]
+    with zipfile.ZipFile(path, "w") as archive:
+        for name in names:
+            archive.writestr(name, b"")
+    table = sum(46 + len(name) for name in names)  # one 46-byte record and name each
+    parsed: list[str] = []
+    monkeypatch.setattr(zipfile.ZipFile, "_RealGetContents", lambda _self: parsed.append("x"))
+    assert _scan(path).offending == [
+        f"(unscannable: the archive's table of contents is too large ({table:,} bytes))"
+    ]
+    assert parsed == []

@@ -86,6 +86,10 @@ ALLOWED = frozenset(
 """Globals a plain tensor checkpoint needs, and nothing that runs code."""
 ARCHIVE_MAX = 64 * 1024**3
 MEMBERS_MAX = 100_000
+CENTRAL_DIRECTORY_MAX = MEMBERS_MAX * 160
+"""Largest zip table of contents parsed: ``MEMBERS_MAX`` entries with names of about 100
+characters (``zipfile`` holds all of it in memory, about 0.5 KB an entry)."""
+_EOCD_SIZE = 22
 PICKLE_MEMBER_MAX = 256 * 1024 * 1024
 SCAN_SECONDS_MAX = 20.0
 MEMO_MAX = 1_000_000
@@ -196,8 +200,40 @@ def _is_tar(head: bytes) -> bool:
     return True
 
 
-def _archive_pickles(path: str, deadline: float) -> Iterator[set[str]]:
-    with zipfile.ZipFile(path) as archive:
+def _central_directory_size(handle: IO[bytes], size: int) -> int:
+    """The size of a zip archive's table of contents, as ``zipfile`` would read it.
+
+    From the end-of-central-directory record in the last 64 KiB (and the ZIP64 record
+    right before it, when there is one); 0 when none is found (``zipfile`` then says
+    the archive is broken).
+    """
+    tail_size = min(size, _EOCD_SIZE + 0xFFFF)
+    handle.seek(size - tail_size)
+    tail = handle.read(tail_size)
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0:
+        return 0
+    central = int.from_bytes(tail[at + 12 : at + 16], "little")
+    locator = at - 20
+    if locator >= 56 and tail[locator : locator + 4] == b"PK\x06\x07":
+        record = tail[locator - 56 : locator]
+        if record[:4] == b"PK\x06\x06":
+            central = int.from_bytes(record[40:48], "little")
+    return central
+
+
+def _archive_pickles(handle: IO[bytes], size: int, deadline: float) -> Iterator[set[str]]:
+    """Every ``*.pkl`` member of the zip archive open as ``handle``.
+
+    The open file is read, never its path again (it may have been replaced by a pipe
+    since), and its table of contents is measured before ``zipfile`` parses all of it
+    into memory.
+    """
+    central = _central_directory_size(handle, size)
+    if central > CENTRAL_DIRECTORY_MAX:
+        raise Unfollowable(f"the archive's table of contents is too large ({central:,} bytes)")
+    handle.seek(0)
+    with zipfile.ZipFile(handle) as archive:
         members = archive.infolist()
         if len(members) > MEMBERS_MAX:
             raise Unfollowable(f"the archive has too many members ({len(members):,})")
@@ -228,7 +264,7 @@ def scan_pickle_file(path: str) -> PickleVerdict:
             if head.startswith(b"PK\x03\x04"):
                 if st.st_size > ARCHIVE_MAX:
                     raise Unfollowable("the archive is too large to check")
-                for names in _archive_pickles(path, deadline):
+                for names in _archive_pickles(handle, st.st_size, deadline):
                     found |= names
             elif _is_tar(head):
                 raise Unfollowable("a tar archive (PyTorch's oldest format), which is not checked")
