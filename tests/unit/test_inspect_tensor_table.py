@@ -68,7 +68,7 @@ REFUSED = {
     "an integer of 5,000 digits": (
         _table(W, '"v": {"dtype": "F16", "shape": [0], "data_offsets": [' + "1" * 5000 + ", 1]}"),
         8,
-        "holds a value that cannot be read",
+        "header holds a number of 5,000 digits, which is too long to read",
     ),
     "data after the object": (_table(W) + b" x", 8, "not valid JSON"),
     "an array": (b"[1]", 8, "not a JSON object"),

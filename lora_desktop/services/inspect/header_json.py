@@ -63,6 +63,10 @@ _DECODER = json.JSONDecoder(
 )
 
 
+_DIGITS = re.compile(r"value has (\d+) digits")
+"""In Python's message (which goes on about ``sys.set_int_max_str_digits``)."""
+
+
 def _decode_at(text: str, index: int) -> tuple[Any, int]:
     try:
         return _DECODER.raw_decode(text, index)
@@ -71,7 +75,9 @@ def _decode_at(text: str, index: int) -> tuple[Any, int]:
     except json.JSONDecodeError as exc:
         raise HeaderError(f"header is not valid JSON: {exc.msg} at character {exc.pos}") from None
     except ValueError as exc:  # an integer longer than Python converts (4,300 digits)
-        raise HeaderError(f"header holds a value that cannot be read: {exc}") from None
+        digits = _DIGITS.search(str(exc))
+        size = f" of {int(digits[1]):,} digits" if digits else ""
+        raise HeaderError(f"header holds a number{size}, which is too long to read") from None
 
 
 def _skip_ws(text: str, index: int) -> int:
