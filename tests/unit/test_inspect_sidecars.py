@@ -7,6 +7,8 @@ import struct
 import zlib
 from pathlib import Path
 
+import pytest
+
 from lora_desktop.services.inspect.inspection import inspect_file
 from lora_desktop.services.inspect.sidecars import read_sidecars
 from tests.inspect_files import kohya_metadata, write_safetensors
@@ -86,6 +88,17 @@ def test_an_empty_civitai_info_means_not_found(tmp_path: Path) -> None:
     found = read_sidecars(str(lora))
     assert found.civitai_not_found
     assert found.problems == []
+
+
+@pytest.mark.parametrize("content", ["[]", "0", "false", '""'])
+def test_a_civitai_info_that_is_another_json_value_is_not_a_not_found(
+    tmp_path: Path, content: str
+) -> None:
+    lora = _lora(tmp_path)
+    (tmp_path / "RedHair.civitai.info").write_text(content)
+    found = read_sidecars(str(lora))
+    assert not found.civitai_not_found
+    assert found.problems == ["RedHair.civitai.info: not a JSON object; ignored"]
 
 
 def test_a_garbage_civitai_info_is_a_clear_problem_and_the_rest_goes_on(tmp_path: Path) -> None:

@@ -271,7 +271,7 @@ def read_sidecars(path: str, names: FolderIndex | None = None) -> Sidecars:
             found.problems.append(f"{shown}: {exc}")
             continue
         found.files[kind] = {"path": sidecar, "size": size, "mtime": mtime}
-        if kind == "civitai.info" and not data:
+        if kind == "civitai.info" and (data is None or data == {}):  # blank or {} only
             found.civitai_not_found = True
             continue
         if not isinstance(data, dict):
