@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import collections
 import json
+import os
+import pickle
+import sys
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -75,3 +80,45 @@ def test_lone_surrogates_in_a_batch_are_problems_and_the_rest_is_registered(
     # Everything stored can be shown as UTF-8 (the CLI's JSON, the window).
     for entry in adapters.list_adapters(library, {"limit": 10}).items:
         json.dumps(entry.model_dump(mode="json"), ensure_ascii=False).encode()
+
+
+class _Payload:
+    """Unpickling this would run ``touch <marker>``."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_importing_and_hashing_pickles_never_unpickles_anything(
+    library: Library, lora_dir: Path
+) -> None:
+    marker = lora_dir.parent / "pwned"
+    evil = pickle.dumps({"w": _Payload(marker)}, protocol=2)
+    (lora_dir / "plain.pt").write_bytes(evil)
+    with zipfile.ZipFile(lora_dir / "zipped.ckpt", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("archive/data.pkl", evil)
+    (lora_dir / "safe.bin").write_bytes(pickle.dumps(collections.OrderedDict(a=1), protocol=2))
+    events: list[str] = []
+    watching = [True]
+
+    def hook(event: str, _args: tuple[object, ...]) -> None:
+        if watching[0] and event in ("pickle.find_class", "os.system", "subprocess.Popen"):
+            events.append(event)
+
+    sys.addaudithook(hook)  # cannot be removed: it stops recording when the test ends
+    try:
+        register_many(library, [lora_dir])
+        hash_pending(library)
+    finally:
+        watching[0] = False
+
+    assert events == []
+    assert not marker.exists()
+    shown = {a.name: a for a in adapters.list_adapters(library, {"limit": 10}).items}
+    assert (shown["plain"].dangerous, shown["plain"].dangerous_globals) == (True, ["posix.system"])
+    assert shown["zipped"].dangerous_globals == ["posix.system"]
+    assert not shown["safe"].dangerous
+    assert all(a.sha256 for a in shown.values())
