@@ -153,6 +153,8 @@ class DetailEditor(QWidget):
         self.save_button.setDefault(True)
         self.revert_button = QPushButton("Revert", objectName="revertButton")
         self.inspection = InspectionPane(self._library)
+        # An image dropped anywhere on the editor sets the preview (drop_import's filter).
+        self.take_image_drop = self.inspection.preview.take_drop
         self.dangerous_box: QMessageBox | None = None
 
         form = QFormLayout()

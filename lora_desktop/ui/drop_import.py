@@ -9,9 +9,10 @@ the window's thread pool and reports progress and the final per-path report.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import cast
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QTimer, QUrl, Signal, Slot
 from PySide6.QtGui import QDragEnterEvent, QDragMoveEvent, QDropEvent
 from PySide6.QtWidgets import QWidget
 
@@ -29,7 +30,22 @@ OWN_DROPS_ATTRIBUTE = "owns_image_drops"
 A plain attribute, not a Qt dynamic property: this filter sees every event of
 every widget, and reading a bool property that often from PySide 6.12 corrupts
 the reference count of ``True`` (a crash at exit)."""
+IMAGE_DROP_ATTRIBUTE = "take_image_drop"
+"""A widget (Python) attribute: a callable ``(mime data) -> bool`` that takes a drop
+made on the widget or any widget inside it (the detail editor: an image sets the
+preview); False lets the drop be imported as usual. A plain attribute, as above."""
 _DRAG_EVENTS = (QEvent.Type.DragEnter, QEvent.Type.DragMove, QEvent.Type.Drop)
+
+
+def _image_drop_taker(widget: QObject) -> Callable[[QMimeData | None], bool] | None:
+    """The nearest ``take_image_drop`` of ``widget`` or its parents, if any."""
+    current: QObject | None = widget
+    while current is not None:
+        taker = getattr(current, IMAGE_DROP_ATTRIBUTE, None)
+        if callable(taker):
+            return cast("Callable[[QMimeData | None], bool]", taker)
+        current = current.parent()
+    return None
 
 
 def split_urls(urls: Sequence[QUrl]) -> tuple[list[str], list[RegisterEntry]]:
@@ -80,6 +96,11 @@ class FileDropFilter(QObject):
             return False
         if kind == QEvent.Type.Drop and isinstance(event, QDropEvent) and is_file_drop(event):
             data = event.mimeData()
+            taker = _image_drop_taker(watched)
+            if taker is not None and taker(data):
+                event.setDropAction(Qt.DropAction.CopyAction)
+                event.accept()
+                return True
             urls = list(data.urls()) if data is not None else []
             event.setDropAction(Qt.DropAction.CopyAction)
             event.accept()

@@ -156,14 +156,23 @@ class PreviewPane(QLabel):
 
     def dropEvent(self, event: QDropEvent) -> None:
         """QWidget.dropEvent: remember the image; ask where to keep it once the drop returns."""
-        path = dropped_image(event.mimeData())
-        if self._adapter is None or path is None:
+        if not self.take_drop(event.mimeData()):
             event.ignore()
             return
         event.setDropAction(Qt.DropAction.CopyAction)
         event.accept()
+
+    def take_drop(self, data: QMimeData | None) -> bool:
+        """Take a drop carrying one image (False: no adapter shown, or not one image).
+
+        The "where to keep it" box opens once the drop has returned.
+        """
+        path = dropped_image(data)
+        if self._adapter is None or path is None:
+            return False
         self._dropped = path
         QTimer.singleShot(0, self, self.ask_where)
+        return True
 
     def ask_where(self) -> QMessageBox | None:
         """Open the "where to keep it" box for the dropped image (non-blocking)."""

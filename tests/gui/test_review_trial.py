@@ -7,6 +7,7 @@ import struct
 from pathlib import Path
 
 import pytest
+from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
@@ -16,6 +17,7 @@ from lora_desktop.services.inspect.hash_service import hash_pending
 from lora_desktop.services.library import Library
 from lora_desktop.services.registration import register_many
 from lora_desktop.ui.main_window import MainWindow
+from tests.gui.conftest import drop_urls
 from tests.gui.inspection_helpers import (
     build_window,
     kohya_metadata,
@@ -118,3 +120,25 @@ def test_a_refused_dropped_image_says_why(
     assert "too large" in messages[-1]
     assert "9,000 × 8,000" in messages[-1]
     assert not (tmp_path / "out.png").exists()
+
+
+def test_an_image_dropped_anywhere_on_the_editor_sets_the_preview(
+    library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    write_safetensors(lora_dir / "pic.safetensors", kohya_metadata())
+    register_many(library, [lora_dir])
+    window = build_window(qtbot, db_path)
+    _select(window, library, "pic")
+    preview = window.editor.inspection.preview
+    image = write_png(tmp_path / "elsewhere" / "shot.png", "#208020", (120, 80))
+    name_field = window.editor.name_edit
+    drop_urls(name_field, [QUrl.fromLocalFile(str(image))])
+    qtbot.waitUntil(lambda: preview.choice_box is not None and preview.choice_box.isVisible())
+    assert not window.imports.busy  # not imported as a LoRA
+    assert window.last_report is None
+    assert name_field.text() == "pic"  # the field did not take the URL as text
+    # A LoRA dropped on the editor is still imported.
+    new = write_safetensors(tmp_path / "more" / "two.safetensors", kohya_metadata())
+    preview.choice_box.reject()
+    drop_urls(name_field, [QUrl.fromLocalFile(str(new))])
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=10_000)
