@@ -1,8 +1,9 @@
 """Asking before a dangerous adapter (a pickle that would run code) is activated.
 
-The box is window-modal and opened without blocking; only its "Activate anyway"
+The box is window-modal and opened without blocking; its "Activate anyway"
 button calls back, and the caller then passes ``confirm_dangerous=True`` to the
-service. Names and globals come from files: shown as plain text.
+service. Cancel (or Escape) calls the optional ``on_cancelled``. Names and
+globals come from files: shown as plain text.
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ def ask_activate_dangerous(
     names: Sequence[str],
     offending: Sequence[str],
     on_confirmed: Callable[[], None],
+    on_cancelled: Callable[[], None] | None = None,
 ) -> QMessageBox:
-    """Open the warning; ``on_confirmed`` runs only if "Activate anyway" is clicked."""
+    """Open the warning; ``on_confirmed`` runs only if "Activate anyway" is clicked.
+
+    ``on_cancelled`` runs when the artist refuses (Cancel, Escape or closing the box).
+    """
     box = QMessageBox(parent)
     box.setObjectName("dangerousConfirmBox")
     box.setIcon(QMessageBox.Icon.Warning)
@@ -50,6 +55,8 @@ def ask_activate_dangerous(
     def clicked(button: QAbstractButton) -> None:
         if button is anyway:
             on_confirmed()
+        elif on_cancelled is not None:
+            on_cancelled()
 
     box.buttonClicked.connect(clicked)
     box.open()

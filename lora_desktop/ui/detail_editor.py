@@ -365,7 +365,9 @@ class DetailEditor(QWidget):
         """Save the changed fields; on refusal show why, beside each field. True if saved.
 
         Activating a dangerous adapter first asks (``dangerous_box``); only
-        "Activate anyway" saves, with ``confirm_dangerous``.
+        "Activate anyway" saves, with ``confirm_dangerous``. Cancel saves nothing
+        (as the list's check box) and unticks Active again, so the box shows what is
+        stored; the artist's other edits stay in their fields, still unsaved.
         """
         if self._adapter is None:
             return False
@@ -375,7 +377,11 @@ class DetailEditor(QWidget):
         a = self._adapter
         if patch.get("active") is True and a.dangerous and not confirm_dangerous:
             self.dangerous_box = ask_activate_dangerous(
-                self, [a.name], a.dangerous_globals, lambda: self._save_confirmed(a.id)
+                self,
+                [a.name],
+                a.dangerous_globals,
+                lambda: self._save_confirmed(a.id),
+                lambda: self._activation_refused(a.id),
             )
             return False
         self._clear_errors()
@@ -395,6 +401,17 @@ class DetailEditor(QWidget):
         self.dangerous_box = None
         if self.adapter_id == adapter_id:
             self.save(confirm_dangerous=True)
+
+    def _activation_refused(self, adapter_id: str) -> None:
+        self.dangerous_box = None
+        a = self._adapter
+        if a is None or a.id != adapter_id:
+            return
+        self.active_check.setChecked(a.active)  # what is stored (toggled updates the buttons)
+        if self.is_dirty:
+            self.message.emit(f"{a.name} not activated; your other changes are not saved yet")
+        else:
+            self.message.emit(f"{a.name} not activated: it stays inactive")
 
     def revert(self) -> None:
         """Show the stored values again."""

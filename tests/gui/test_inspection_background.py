@@ -203,7 +203,9 @@ def test_the_editor_asks_before_saving_a_dangerous_activation(
     assert editor.dangerous_box is not None
     editor.dangerous_box.findChild(QPushButton, "dangerousCancelButton").click()
     assert adapters.get(library, evil).active is False
-    assert editor.is_dirty  # the artist's change is still there to save or revert
+    assert not editor.active_check.isChecked()  # the editor shows what is stored
+    assert not editor.is_dirty
+    editor.active_check.setChecked(True)
     editor.save_button.click()
     qtbot.waitUntil(box_shown)
     assert editor.dangerous_box is not None

@@ -1,0 +1,83 @@
+"""What the detail editor tells the artist: after a refused activation, about a file's
+metadata, and when an image drop can't be a preview."""
+
+from __future__ import annotations
+
+import os
+import pickle
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QMessageBox, QPushButton
+from pytestqt.qtbot import QtBot
+
+from lora_desktop.services import adapters
+from lora_desktop.services.library import Library
+from lora_desktop.services.registration import register_many
+from lora_desktop.ui.main_window import MainWindow
+from tests.gui.inspection_helpers import build_window
+
+pytestmark = pytest.mark.gui
+
+
+def _dangerous(library: Library, folder: Path) -> str:
+    class Payload:
+        def __reduce__(self) -> tuple[object, ...]:
+            return (os.system, ("true",))
+
+    (folder / "evil.pt").write_bytes(pickle.dumps(Payload()))
+    register_many(library, [folder])
+    return adapters.get(library, "evil").id
+
+
+def _ask_box(window: MainWindow, qtbot: QtBot) -> QMessageBox:
+    editor = window.editor
+    editor.save_button.click()
+    qtbot.waitUntil(lambda: editor.dangerous_box is not None and editor.dangerous_box.isVisible())
+    assert editor.dangerous_box is not None
+    return editor.dangerous_box
+
+
+def test_cancelling_a_dangerous_activation_unticks_active_in_the_editor(
+    library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
+) -> None:
+    evil = _dangerous(library, lora_dir)
+    window = build_window(qtbot, db_path)
+    window.select_adapter(evil)
+    editor = window.editor
+    editor.active_check.setChecked(True)
+    box = _ask_box(window, qtbot)
+    button = box.findChild(QPushButton, "dangerousCancelButton")
+    assert button is not None
+    button.click()
+    assert adapters.get(library, evil).active is False
+    assert not editor.active_check.isChecked()  # shows what is stored
+    assert not editor.is_dirty
+    assert not editor.save_button.isEnabled()
+    assert "not activated" in window.statusBar().currentMessage()
+
+
+def test_escape_on_the_box_keeps_the_other_edits_unsaved_and_says_so(
+    library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
+) -> None:
+    evil = _dangerous(library, lora_dir)
+    window = build_window(qtbot, db_path)
+    window.select_adapter(evil)
+    editor = window.editor
+    editor.active_check.setChecked(True)
+    editor.notes_edit.setPlainText("from a friend")
+    box = _ask_box(window, qtbot)
+    qtbot.keyClick(box, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: editor.dangerous_box is None)
+    stored = adapters.get(library, evil)
+    assert stored.active is False
+    assert stored.notes == ""
+    assert not editor.active_check.isChecked()
+    assert editor.patch() == {"notes": "from a friend"}  # the one real unsaved change
+    assert editor.save_button.isEnabled()
+    assert "other changes are not saved yet" in window.statusBar().currentMessage()
+    editor.save_button.click()  # no box now: nothing dangerous is asked for
+    assert adapters.get(library, evil).notes == "from a friend"
+    assert adapters.get(library, evil).active is False
+    assert not editor.is_dirty
