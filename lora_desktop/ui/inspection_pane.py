@@ -1,7 +1,7 @@
 """What the app knows about the selected adapter's file, under the detail editor's fields.
 
 The large preview (a drop target), the hashes (full SHA-256, AutoV2, AutoV3),
-marks (dangerous with its globals, incomplete, metadata not indexed), links to
+marks (dangerous with its globals, incomplete, why there is no training metadata), links to
 duplicates and to same-weights copies, one-click suggestions for trigger words
 and tags, and the training metadata table. Everything from files is plain text.
 """
@@ -9,6 +9,7 @@ and tags, and the training metadata table. Everything from files is plain text.
 from __future__ import annotations
 
 import logging
+import os
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
@@ -22,6 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from lora_desktop.models.schemas import AdapterOut, DuplicateGroup
+from lora_desktop.services.inspect.inspection import PICKLE_EXTENSIONS
+from lora_desktop.services.inspect.safetensors_header import INDEX_CAP
 from lora_desktop.services.library import Library
 from lora_desktop.ui.metadata_table import MetadataSection, MetadataTable
 from lora_desktop.ui.preview_pane import PreviewPane
@@ -68,11 +71,45 @@ def state_lines(adapter: AdapterOut) -> list[str]:
         lines.append(f"Problem: {adapter.inspect_error}")
     if adapter.incomplete:
         lines.append("Incomplete (perhaps still downloading); checked again when it changes")
-    if not adapter.metadata_indexed:
-        lines.append("Metadata not indexed")
+    missing = missing_metadata_line(adapter)
+    if missing:
+        lines.append(missing)
     if adapter.file_status != "ok":
         lines.append(f"File {adapter.file_status}")
     return lines
+
+
+def is_pickle(adapter: AdapterOut) -> bool:
+    """Whether the file is a pickle (.pt, .ckpt, .pth, .bin): never loaded, no header."""
+    return os.path.splitext(adapter.file_path)[1].lower() in PICKLE_EXTENSIONS
+
+
+def missing_metadata_line(adapter: AdapterOut) -> str | None:
+    """Why the editor has no training metadata to show (None: it has been read).
+
+    "Not indexed" is only said of a header over the cap; a pickle has none, and a
+    header that could not be read is explained by the Problem line.
+    """
+    if adapter.metadata_indexed:
+        return None
+    if is_pickle(adapter):
+        return "Pickle file: no training metadata (never loaded)"
+    if adapter.header_size is not None and adapter.header_size > INDEX_CAP:
+        return f"Metadata not indexed (header over {INDEX_CAP // 2**20} MiB)"
+    if adapter.inspect_error:
+        return "No training metadata: the header could not be read (see Problem)"
+    return "No training metadata: the header has not been read yet"
+
+
+def metadata_toggle_reason(adapter: AdapterOut) -> str:
+    """The metadata toggle's words when there is nothing in the table."""
+    if adapter.metadata_indexed:
+        return "none"
+    if is_pickle(adapter):
+        return "none (pickle file)"
+    if adapter.header_size is not None and adapter.header_size > INDEX_CAP:
+        return "not indexed"
+    return "none (header not read)"
 
 
 def facts_text(adapter: AdapterOut) -> str:
@@ -175,7 +212,9 @@ class InspectionPane(QWidget):
         self.state_label.setVisible(bool(states))
         self._show_links(adapter)
         self._show_suggestions(adapter, trigger_words or [], tags or [])
-        self.metadata.show_metadata(adapter.training_metadata, indexed=adapter.metadata_indexed)
+        self.metadata.show_metadata(
+            adapter.training_metadata, empty=metadata_toggle_reason(adapter)
+        )
 
     # -- duplicates -------------------------------------------------------------
 

@@ -111,15 +111,13 @@ class MetadataSection(QWidget):
         self.toggle.toggled.connect(self._on_toggle_toggled)
         self.show_metadata(None)
 
-    def show_metadata(self, metadata: dict[str, str] | None, *, indexed: bool = True) -> None:
-        """Fill the table; the toggle says how many keys there are (or why there are none)."""
+    def show_metadata(self, metadata: dict[str, str] | None, *, empty: str = "none") -> None:
+        """Fill the table; the toggle says how many keys there are (or, ``empty``, why none)."""
         self.table.show_metadata(metadata)
         if metadata:
             self.toggle.setText(f"Training metadata ({len(metadata)})")
-        elif not indexed:
-            self.toggle.setText("Training metadata: not indexed")
         else:
-            self.toggle.setText("Training metadata: none")
+            self.toggle.setText(f"Training metadata: {empty}")
         self.toggle.setEnabled(bool(metadata))
 
     def set_expanded(self, expanded: bool) -> None:

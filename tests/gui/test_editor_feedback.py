@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import struct
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,37 @@ def test_escape_on_the_box_keeps_the_other_edits_unsaved_and_says_so(
     assert adapters.get(library, evil).notes == "from a friend"
     assert adapters.get(library, evil).active is False
     assert not editor.is_dirty
+
+
+def _state_and_toggle(window: MainWindow, library: Library, name: str) -> tuple[str, str]:
+    assert window.select_adapter(adapters.get(library, name).id)
+    pane = window.editor.inspection
+    return pane.state_label.text(), pane.metadata.toggle.text()
+
+
+def test_the_editor_says_why_a_file_has_no_training_metadata(
+    library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
+) -> None:
+    (lora_dir / "plain.pt").write_bytes(pickle.dumps({"w": [1.0, 2.0]}))  # a safe pickle
+    (lora_dir / "cut.safetensors").write_bytes(struct.pack("<Q", 400) + b'{"__meta')
+    claimed = 40 * 2**20  # over the 32 MiB index cap, and present (a sparse file)
+    with (lora_dir / "huge.safetensors").open("wb") as handle:
+        handle.write(struct.pack("<Q", claimed) + b"{")
+        handle.truncate(8 + claimed)
+    register_many(library, [lora_dir])
+    window = build_window(qtbot, db_path)
+
+    state, toggle = _state_and_toggle(window, library, "plain")
+    assert "Pickle file: no training metadata (never loaded)" in state
+    assert "not indexed" not in state.lower()
+    assert toggle == "Training metadata: none (pickle file)"
+
+    state, toggle = _state_and_toggle(window, library, "cut")
+    assert "Problem: " in state  # the line the new one points at
+    assert "No training metadata: the header could not be read (see Problem)" in state
+    assert "not indexed" not in state.lower()
+    assert toggle == "Training metadata: none (header not read)"
+
+    state, toggle = _state_and_toggle(window, library, "huge")
+    assert "Metadata not indexed (header over 32 MiB)" in state
+    assert toggle == "Training metadata: not indexed"
