@@ -99,6 +99,26 @@ def test_hashes_arrive_later_and_duplicates_are_found(library: Library, lora_dir
     assert hash_pending(library).hashed == 0  # nothing pending any more
 
 
+def test_broken_headers_are_not_grouped_as_the_same_weights(
+    library: Library, lora_dir: Path
+) -> None:
+    # Two unrelated files whose "headers" are not JSON objects: nothing follows either
+    # header, whose weights' SHA-256 would be that of no bytes for both.
+    raw_file(lora_dir / "list.safetensors", 4, b"[1] ")
+    raw_file(lora_dir / "text.safetensors", 8, b'"hello" ')
+    registration.register_many(library, [lora_dir])
+
+    report = hash_pending(library)
+
+    assert (report.hashed, report.failed) == (2, [])
+    for name in ("list", "text"):
+        adapter = adapters.get(library, name)
+        assert adapter.sha256 is not None
+        assert adapter.autov3 is None
+        assert adapter.inspect_error
+    assert find_duplicates(library) == []
+
+
 def test_rescan_reads_no_unchanged_file_and_reinspects_changed_ones(
     library: Library, lora_dir: Path
 ) -> None:

@@ -69,3 +69,26 @@ def test_a_file_that_changes_during_the_pass_is_thrown_away(tmp_path: Path) -> N
 
     with pytest.raises(FileChanged):
         hash_file(str(path), bytes_done=append_once)
+
+
+@pytest.mark.parametrize(
+    ("name", "header"),
+    [("list", b"[1] "), ("string", b'"hello" '), ("not_json", b"{oops, 1]")],
+)
+def test_a_refused_header_gets_no_autov3(tmp_path: Path, name: str, header: bytes) -> None:
+    # Unrelated broken files must not share an AutoV3 (the SHA-256 of whatever follows
+    # the "header", here nothing) and be shown as the same weights.
+    path = tmp_path / f"{name}.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header + b"tail")
+    result = hash_file(str(path))
+    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert result.sha256_weights is None
+    assert result.autov3 is None
+    assert result.header_problem
+
+
+def test_a_header_without_tensor_data_gets_no_autov3(tmp_path: Path) -> None:
+    path = write_safetensors(tmp_path / "empty.safetensors", {"a": "1"}, tensors={})
+    result = hash_file(str(path))
+    assert result.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert (result.sha256_weights, result.header_problem, result.incomplete) == (None, None, None)

@@ -55,7 +55,8 @@ class HashResult:
 
     Attributes:
         sha256: of the whole file (None when the file is incomplete).
-        sha256_weights: of the bytes after a safetensors header (None otherwise).
+        sha256_weights: of the bytes after a safetensors header (None otherwise, and
+            when the header is refused or no bytes follow it).
         incomplete: why the tensor data does not match the header (None when it does).
         header_problem: why the header could not be checked (None when it was).
     """
@@ -113,6 +114,7 @@ def hash_file(
         incomplete: str | None = None
         problem: str | None = None
         header: bytes | None = None
+        data_start = 0  # where a safetensors file's tensor data begins
         done = 0
         if safetensors and st.st_size < 8:
             problem = f"only {st.st_size} bytes: too short for a safetensors file"
@@ -129,6 +131,7 @@ def hash_file(
                 incomplete = exc.message if exc.incomplete else None
             else:
                 weights = hashlib.sha256()
+                data_start = 8 + claimed
                 if claimed <= INDEX_CAP:
                     header = read_exact(fd, claimed)
                     whole.update(header)
@@ -156,6 +159,9 @@ def hash_file(
             incomplete = table_check(header, st.st_size - 8 - len(header)).incomplete
         except HeaderError as exc:
             problem = exc.message
+            weights = None  # not a safetensors header: what follows it is no weights
+    if weights is not None and st.st_size == data_start:
+        weights = None  # no tensor data: an AutoV3 of nothing would match every such file
     return HashResult(
         sha256=None if incomplete else whole.hexdigest(),
         sha256_weights=None if incomplete or weights is None else weights.hexdigest(),
