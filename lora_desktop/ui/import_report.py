@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from lora_desktop.models.schemas import RegisterReport
+from lora_desktop.models.schemas import RegisterEntry, RegisterReport
 from lora_desktop.ui.plain_text import plain_tooltip
 
 log = logging.getLogger(__name__)
@@ -28,12 +28,34 @@ OUTCOME_TEXT = {
 }
 
 
+def with_problems(report: RegisterReport) -> int:
+    """How many added files were registered with a problem (a truncated header...)."""
+    return sum(1 for e in report.entries if e.outcome == "added" and e.problem)
+
+
 def summary_text(report: RegisterReport) -> str:
-    """One line: how many were added, already registered and skipped."""
+    """One line: how many were added (and how many of them with problems), already
+    registered and skipped."""
+    troubled = with_problems(report)
+    if troubled:
+        which = "with a problem" if troubled == 1 else "with problems"
+        added = f"{report.added:,} added ({troubled:,} {which})"
+    else:
+        added = f"{report.added:,} added"
     return (
-        f"Import: {report.added:,} added · {report.already_registered:,} already registered · "
+        f"Import: {added} · {report.already_registered:,} already registered · "
         f"{report.skipped:,} skipped"
     )
+
+
+def entry_reason(entry: RegisterEntry) -> str:
+    """What the report says of one path: why it was not added, or what is wrong with it."""
+    return "; ".join(part for part in (entry.reason, entry.problem) if part)
+
+
+def has_details(report: RegisterReport) -> bool:
+    """Whether some path was not simply added (skipped, renamed, or with a problem)."""
+    return any(e.outcome != "added" or entry_reason(e) for e in report.entries)
 
 
 class ImportReportDialog(QDialog):
@@ -66,16 +88,18 @@ class ImportReportDialog(QDialog):
         layout.addWidget(buttons)
 
     def show_report(self, report: RegisterReport) -> None:
-        """Fill the list with the report's lines (the added ones only if renamed)."""
+        """Fill the list with the report's lines (the added ones only if renamed or with
+        a problem)."""
         self.summary.setText(summary_text(report))
         self.tree.clear()
         items = []
         for entry in report.entries:
-            if entry.outcome == "added" and not entry.reason:
+            reason = entry_reason(entry)
+            if entry.outcome == "added" and not reason:
                 continue
-            item = QTreeWidgetItem([OUTCOME_TEXT[entry.outcome], entry.path, entry.reason or ""])
+            item = QTreeWidgetItem([OUTCOME_TEXT[entry.outcome], entry.path, reason])
             item.setToolTip(1, plain_tooltip(entry.path))
-            item.setToolTip(2, plain_tooltip(entry.reason or ""))
+            item.setToolTip(2, plain_tooltip(reason))
             items.append(item)
         self.tree.addTopLevelItems(items)
 

@@ -1,7 +1,7 @@
 """The main window's import feedback in the status bar, wired in one place.
 
 A progress bar while files are registered, a one-line summary of the last import
-with a Details… button when some file was skipped or gave a reason, and the
+with a Details… button when some file was skipped, gave a reason or has a problem, and the
 non-modal report dialog that button opens.
 """
 
@@ -14,7 +14,7 @@ from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QLabel, QProgressBar, QPushButton
 
 from lora_desktop.models.schemas import RegisterReport
-from lora_desktop.ui.import_report import ImportReportDialog, summary_text
+from lora_desktop.ui.import_report import ImportReportDialog, has_details, summary_text
 
 if TYPE_CHECKING:
     from lora_desktop.ui.main_window import MainWindow
@@ -87,8 +87,7 @@ class ImportStatus(QObject):
         self.last_report = report
         self.summary.setText(summary_text(report))
         self.summary.show()
-        has_details = any(e.outcome != "added" or e.reason for e in report.entries)
-        self.details_button.setVisible(has_details)
+        self.details_button.setVisible(has_details(report))
         if self.report_dialog is not None and self.report_dialog.isVisible():
             self.report_dialog.show_report(report)
 

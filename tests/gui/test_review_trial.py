@@ -11,11 +11,12 @@ from PySide6.QtCore import QUrl
 from PySide6.QtWidgets import QPushButton
 from pytestqt.qtbot import QtBot
 
-from lora_desktop.models.schemas import HashReport
+from lora_desktop.models.schemas import HashReport, RegisterEntry, RegisterReport
 from lora_desktop.services import adapters
 from lora_desktop.services.inspect.hash_service import hash_pending
 from lora_desktop.services.library import Library
 from lora_desktop.services.registration import register_many
+from lora_desktop.ui.import_report import summary_text
 from lora_desktop.ui.main_window import MainWindow
 from tests.gui.conftest import drop_urls
 from tests.gui.inspection_helpers import (
@@ -142,3 +143,44 @@ def test_an_image_dropped_anywhere_on_the_editor_sets_the_preview(
     preview.choice_box.reject()
     drop_urls(name_field, [QUrl.fromLocalFile(str(new))])
     qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=10_000)
+
+
+def test_the_import_summary_counts_added_files_with_problems(
+    library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
+) -> None:
+    paths = []
+    for n in range(4):  # each header claims more than the file holds: registered, with a problem
+        path = lora_dir / f"cut{n}.safetensors"
+        path.write_bytes(struct.pack("<Q", 400) + b'{"__meta')
+        paths.append(path)
+    window = build_window(qtbot, db_path)
+    with qtbot.waitSignal(window.imports.idle, timeout=10_000):
+        drop_urls(window, [QUrl.fromLocalFile(str(p)) for p in paths])
+    assert window.import_summary.text() == (
+        "Import: 4 added (4 with problems) · 0 already registered · 0 skipped"
+    )
+    assert adapters.list_adapters(library).total == 4
+    assert window.import_details_button.isVisible()
+    window.import_details_button.click()
+    dialog = window.report_dialog
+    assert dialog is not None
+    shown = {path: (outcome, reason) for outcome, path, reason in dialog.lines()}
+    assert set(shown) == {str(p) for p in paths}
+    for outcome, reason in shown.values():
+        assert outcome == "added"
+        assert "header claims 400 bytes" in reason
+
+
+def test_the_problem_count_groups_thousands_and_says_one() -> None:
+    entries = [
+        RegisterEntry(path=f"/l/{i}.safetensors", outcome="added", problem="truncated")
+        for i in range(1020)
+    ]
+    assert summary_text(RegisterReport(entries=entries)) == (
+        "Import: 1,020 added (1,020 with problems) · 0 already registered · 0 skipped"
+    )
+    one = [RegisterEntry(path="/l/a.safetensors", outcome="added", problem="truncated")]
+    one.append(RegisterEntry(path="/l/b.safetensors", outcome="added"))
+    assert summary_text(RegisterReport(entries=one)) == (
+        "Import: 2 added (1 with a problem) · 0 already registered · 0 skipped"
+    )
