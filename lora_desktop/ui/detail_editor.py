@@ -155,6 +155,9 @@ class DetailEditor(QWidget):
         self.inspection = InspectionPane(self._library)
         # An image dropped anywhere on the editor sets the preview (drop_import's filter).
         self.take_image_drop = self.inspection.preview.take_drop
+        # A drag over a child that takes no drops (a label) stops here, where the
+        # window's filter sees it as a drop on the editor, not on the window.
+        self.setAcceptDrops(True)
         self.dangerous_box: QMessageBox | None = None
 
         form = QFormLayout()

@@ -41,6 +41,20 @@ def dropped_image(data: QMimeData | None) -> str | None:
     return path if Path(path).suffix.lower() in IMAGE_SUFFIXES else None
 
 
+def several_images(data: QMimeData | None) -> int:
+    """How many local image files a drag carries when it carries two or more and
+    nothing else (0 otherwise: one image, or a LoRA among them, is not this case)."""
+    if data is None or not data.hasUrls():
+        return 0
+    urls = data.urls()
+    if len(urls) < 2:
+        return 0
+    for url in urls:
+        if not url.isLocalFile() or Path(url.toLocalFile()).suffix.lower() not in IMAGE_SUFFIXES:
+            return 0
+    return len(urls)
+
+
 def app_preview_folder() -> Path:
     """``platformdirs.user_data_dir("lora-desktop")/previews``."""
     import platformdirs
@@ -139,8 +153,9 @@ class PreviewPane(QLabel):
     # -- dropping an image ----------------------------------------------------
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
-        """QWidget.dragEnterEvent: accept one image file (others go to the window)."""
-        if self._adapter is not None and dropped_image(event.mimeData()):
+        """QWidget.dragEnterEvent: accept one image file, or several to say a preview is
+        one (others go to the window)."""
+        if self._wants(event.mimeData()):
             event.setDropAction(Qt.DropAction.CopyAction)
             event.accept()
         else:
@@ -148,11 +163,16 @@ class PreviewPane(QLabel):
 
     def dragMoveEvent(self, event: QDragMoveEvent) -> None:
         """QWidget.dragMoveEvent: as dragEnterEvent."""
-        if self._adapter is not None and dropped_image(event.mimeData()):
+        if self._wants(event.mimeData()):
             event.setDropAction(Qt.DropAction.CopyAction)
             event.accept()
         else:
             event.ignore()
+
+    def _wants(self, data: QMimeData | None) -> bool:
+        return bool(several_images(data)) or (
+            self._adapter is not None and dropped_image(data) is not None
+        )
 
     def dropEvent(self, event: QDropEvent) -> None:
         """QWidget.dropEvent: remember the image; ask where to keep it once the drop returns."""
@@ -165,8 +185,14 @@ class PreviewPane(QLabel):
     def take_drop(self, data: QMimeData | None) -> bool:
         """Take a drop carrying one image (False: no adapter shown, or not one image).
 
-        The "where to keep it" box opens once the drop has returned.
+        The "where to keep it" box opens once the drop has returned. Several images
+        (and nothing else) are taken too, only to say that a preview is one image:
+        imported, they would be skipped one by one as "not a LoRA file".
         """
+        count = several_images(data)
+        if count:
+            self.message.emit(f"A preview takes one image ({count} were dropped): drop just one")
+            return True
         path = dropped_image(data)
         if self._adapter is None or path is None:
             return False

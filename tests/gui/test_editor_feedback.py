@@ -9,7 +9,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtWidgets import QMessageBox, QPushButton
 from pytestqt.qtbot import QtBot
 
@@ -17,7 +17,8 @@ from lora_desktop.services import adapters
 from lora_desktop.services.library import Library
 from lora_desktop.services.registration import register_many
 from lora_desktop.ui.main_window import MainWindow
-from tests.gui.inspection_helpers import build_window
+from tests.gui.conftest import drop_urls
+from tests.gui.inspection_helpers import build_window, kohya_metadata, write_png, write_safetensors
 
 pytestmark = pytest.mark.gui
 
@@ -116,3 +117,33 @@ def test_the_editor_says_why_a_file_has_no_training_metadata(
     state, toggle = _state_and_toggle(window, library, "huge")
     assert "Metadata not indexed (header over 32 MiB)" in state
     assert toggle == "Training metadata: not indexed"
+
+
+def test_several_images_dropped_on_the_editor_say_a_preview_takes_one(
+    library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot, tmp_path: Path
+) -> None:
+    write_safetensors(lora_dir / "pic.safetensors", kohya_metadata())
+    register_many(library, [lora_dir])
+    window = build_window(qtbot, db_path)
+    assert window.select_adapter(adapters.get(library, "pic").id)
+    preview = window.editor.inspection.preview
+    images = [
+        write_png(tmp_path / "shots" / "one.png", "#208020"),
+        write_png(tmp_path / "shots" / "two.jpg", "#802020"),
+    ]
+    urls = [QUrl.fromLocalFile(str(p)) for p in images]
+    for target in (window.editor.name_edit, preview, window.editor.file_info):
+        window.statusBar().clearMessage()
+        drop = drop_urls(target, urls)
+        assert drop.isAccepted()
+        qtbot.waitUntil(lambda: "preview takes one image" in window.statusBar().currentMessage())
+        assert "2 were dropped" in window.statusBar().currentMessage()
+    assert not window.imports.busy  # nothing imported as a LoRA
+    assert window.last_report is None
+    assert preview.choice_box is None  # and no picture proposed
+    assert adapters.list_adapters(library).total == 1
+    assert window.editor.name_edit.text() == "pic"
+    # A LoRA dropped on the editor (even on a label) is still imported.
+    new = write_safetensors(tmp_path / "more" / "two.safetensors", kohya_metadata())
+    drop_urls(window.editor.file_info, [QUrl.fromLocalFile(str(new))])
+    qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=10_000)
