@@ -137,7 +137,10 @@ class DetailEditor(QWidget):
         self.confidence_spin.setSpecialValueText("none")
         self.notes_edit = QPlainTextEdit(objectName="notesEdit")
         self.notes_edit.setTabChangesFocus(True)
+        # 4 to 7 lines (it scrolls): a taller box pushed the file's hashes, duplicates
+        # and suggestions out of sight below it.
         self.notes_edit.setMinimumHeight(self.fontMetrics().lineSpacing() * 4)
+        self.notes_edit.setMaximumHeight(self.fontMetrics().lineSpacing() * 7)
         self.file_path_edit = QLineEdit(objectName="filePathEdit")
         self.file_path_edit.setReadOnly(True)
         self.show_folder_button = QPushButton("Show in folder", objectName="showInFolderButton")
@@ -145,6 +148,9 @@ class DetailEditor(QWidget):
         self.times_label = _plain_label("", "timesLabel")
         for label in (self.file_info, self.times_label):
             label.setWordWrap(True)  # a narrow editor wraps them instead of scrolling sideways
+            # A wrapping label's height is reckoned for its narrowest width: keep the text
+            # at its top rather than centred in that height.
+            label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.general_error = _plain_label("", "editorError")
         self.general_error.setWordWrap(True)
         self.general_error.setStyleSheet("color: #c0392b;")
