@@ -297,6 +297,8 @@ class AdapterRow(NamedTuple):
     preview_path: str | None = None
     dangerous: bool = False
     incomplete: bool = False
+    problem: str | None = None
+    """``inspect_error``: what is wrong with the file or its sidecars, if anything."""
 
 
 class RegisterEntry(_Output):

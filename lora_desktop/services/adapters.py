@@ -174,6 +174,7 @@ def list_rows(lib: Library) -> list[AdapterRow]:
         Adapter.preview_path,
         Adapter.dangerous,
         Adapter.incomplete,
+        Adapter.inspect_error,
     )
     with lib.db.read() as session:
         connection = session.connection()
@@ -208,6 +209,7 @@ def list_rows(lib: Library) -> list[AdapterRow]:
                 preview,
                 bool(dangerous),
                 bool(incomplete),
+                problem,
             )
             for (
                 id,
@@ -224,6 +226,7 @@ def list_rows(lib: Library) -> list[AdapterRow]:
                 preview,
                 dangerous,
                 incomplete,
+                problem,
             ) in result
         ]
 

@@ -249,6 +249,8 @@ class AdapterListModel(ReorderMixin, RowsSyncMixin, QAbstractTableModel):
             lines.append("Dangerous: loading this pickle would run code")
         if row.incomplete:
             lines.append("Incomplete (perhaps still downloading)")
+        if row.problem:
+            lines.append(f"Problem: {row.problem}")
         if row.sha256 is not None and row.sha256 in self.duplicated_hashes():
             lines.append("Duplicate: another adapter has the same SHA-256")
         if row.sha256 is None:
@@ -268,6 +270,8 @@ class AdapterListModel(ReorderMixin, RowsSyncMixin, QAbstractTableModel):
                 marks.append("dangerous")
             if row.incomplete:
                 marks.append("incomplete")
+            elif row.problem:  # the editor and this cell's tooltip say what it is
+                marks.append("problem")
             if row.sha256 is not None and row.sha256 in self.duplicated_hashes():
                 marks.append("duplicate")
             return " · ".join(marks)

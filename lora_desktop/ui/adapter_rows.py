@@ -50,6 +50,7 @@ def row_from_adapter(adapter: AdapterOut) -> AdapterRow:
         preview_path=adapter.preview_path,
         dangerous=adapter.dangerous,
         incomplete=adapter.incomplete,
+        problem=adapter.inspect_error,
     )
 
 

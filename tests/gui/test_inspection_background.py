@@ -212,3 +212,20 @@ def test_the_editor_asks_before_saving_a_dangerous_activation(
     editor.dangerous_box.findChild(QPushButton, "activateAnywayButton").click()
     assert adapters.get(library, evil).active is True
     assert not editor.is_dirty
+
+
+def test_the_list_marks_a_file_with_a_problem_and_its_tooltip_says_what(
+    library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
+) -> None:
+    import struct
+
+    write_safetensors(lora_dir / "fine.safetensors", kohya_metadata())
+    (lora_dir / "broken.safetensors").write_bytes(struct.pack("<Q", 4) + b"[1] ")
+    register_many(library, [lora_dir])
+    broken, fine = adapters.get(library, "broken").id, adapters.get(library, "fine").id
+    window = build_window(qtbot, db_path)
+    status = window.model.index_of(broken, 3)
+    assert status.data() == "ok · problem"
+    tip = str(status.data(Qt.ItemDataRole.ToolTipRole))
+    assert "Problem: header is not a JSON object" in tip
+    assert window.model.index_of(fine, 3).data() == "ok"
