@@ -1,18 +1,22 @@
 """What the app knows about the selected adapter's file, under the detail editor's fields.
 
 The large preview (a drop target), the hashes (full SHA-256, AutoV2, AutoV3),
-marks (dangerous with its globals, incomplete, why there is no training metadata), links to
-duplicates and to same-weights copies, one-click suggestions for trigger words
-and tags, and the training metadata table. Everything from files is plain text.
+marks (dangerous with its globals, incomplete, why there is no training metadata), the
+sidecar files read and the description, links to duplicates and to same-weights copies,
+one-click suggestions for trigger words and tags, and the training metadata table.
+Everything from files is plain text.
 """
 
 from __future__ import annotations
 
+import html
 import logging
 import os
+import re
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent, QTextLayout
 from PySide6.QtWidgets import (
     QGridLayout,
     QLabel,
@@ -27,6 +31,7 @@ from lora_desktop.services.inspect.inspection import PICKLE_EXTENSIONS
 from lora_desktop.services.inspect.safetensors_header import INDEX_CAP
 from lora_desktop.services.library import Library
 from lora_desktop.ui.metadata_table import MetadataSection, MetadataTable
+from lora_desktop.ui.plain_text import plain_tooltip
 from lora_desktop.ui.preview_pane import PreviewPane
 
 log = logging.getLogger(__name__)
@@ -34,6 +39,17 @@ log = logging.getLogger(__name__)
 CHIP_COLUMNS = 3
 CHIP_TEXT_MAX = 40
 LINKS_MAX = 20
+DESCRIPTION_LINES = 4
+SIDECAR_NAMES = {
+    "civitai.info": "Civitai info",
+    "a1111": "A1111 .json",
+    "metadata.json": "Lora Manager .metadata.json",
+    "cm-info.json": "Stability Matrix .cm-info.json",
+}
+"""The sidecar kinds as the artist knows them, in the order shown."""
+_HIDDEN_ELEMENTS = re.compile(r"<(script|style)\b.*?</\1\s*>", re.IGNORECASE | re.DOTALL)
+_BREAKS = re.compile(r"<(br|/p|/div|/li|/h[1-6])\b[^>]*>", re.IGNORECASE)
+_TAGS = re.compile(r"<[^>]*>")
 
 
 def _plain(object_name: str) -> QLabel:
@@ -112,6 +128,58 @@ def metadata_toggle_reason(adapter: AdapterOut) -> str:
     return "none (header not read)"
 
 
+def sidecar_text(adapter: AdapterOut) -> tuple[str, str]:
+    """The sidecars line and its tooltip (each file's name), both plain text."""
+    summary: dict[str, Any] = adapter.sidecars or {}
+    files = summary.get("files")
+    files = files if isinstance(files, dict) else {}
+    kinds = [k for k in SIDECAR_NAMES if k in files] + [k for k in files if k not in SIDECAR_NAMES]
+    found = [
+        (SIDECAR_NAMES.get(kind, kind), os.path.basename(str(files[kind].get("path", ""))))
+        for kind in kinds
+        if isinstance(files[kind], dict)
+    ]
+    # A preview beside the LoRA is a sidecar; one kept in the app's folder is not.
+    preview = adapter.preview_path
+    if preview and os.path.dirname(preview) == os.path.dirname(adapter.file_path):
+        found.append(("preview", os.path.basename(preview)))
+    if not found:
+        return "Sidecars: none", ""
+    text = "Sidecars: " + " · ".join(name for name, _ in found)
+    if summary.get("civitai_not_found"):
+        text += "\nCivitai: looked up, not found"
+    return text, "\n".join(f"{name}: {file}" for name, file in found)
+
+
+def description_text(description: str | None) -> str:
+    """A description (often Civitai's HTML) as plain text: tags dropped, entities decoded."""
+    if not description:
+        return ""
+    text = _HIDDEN_ELEMENTS.sub(" ", description)
+    text = _TAGS.sub("", _BREAKS.sub("\n", text))
+    lines = (" ".join(html.unescape(line).split()) for line in text.splitlines())
+    return "\n".join(line for line in lines if line)
+
+
+def elide_lines(text: str, font: QFont, width: int, lines: int) -> str:
+    """``text`` cut to ``lines`` wrapped lines of ``width`` pixels, the last one elided."""
+    layout = QTextLayout(text, font)
+    starts = []
+    layout.beginLayout()
+    while len(starts) <= lines:
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(width)
+        starts.append(line.textStart())
+    layout.endLayout()
+    if len(starts) <= lines:
+        return text
+    last = text[starts[lines - 1] :].replace("\n", " ")
+    elided = QFontMetrics(font).elidedText(last + " …", Qt.TextElideMode.ElideRight, width)
+    return text[: starts[lines - 1]] + elided
+
+
 def facts_text(adapter: AdapterOut) -> str:
     """Base model, network and resolution, as one line."""
     parts = []
@@ -150,6 +218,10 @@ class InspectionPane(QWidget):
         self.hashes_label.setFont(self._mono())
         self.state_label = _plain("inspectionStateLabel")
         self.state_label.setStyleSheet("color: #c0392b;")
+        self.sidecars_label = _plain("sidecarsLabel")
+        self.description_label = _plain("descriptionLabel")
+        self.description_label.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self._description = ""
         self.links_box = QWidget(objectName="duplicateLinks")
         self._links = QGridLayout(self.links_box)
         self._links.setContentsMargins(0, 0, 0, 0)
@@ -167,6 +239,8 @@ class InspectionPane(QWidget):
             self.facts_label,
             self.state_label,
             self.hashes_label,
+            self.sidecars_label,
+            self.description_label,
             self.links_box,
             self.suggestions_box,
             self.metadata,
@@ -197,9 +271,17 @@ class InspectionPane(QWidget):
         self._clear(self._chips)
         self._chip_buttons = []
         if adapter is None:
-            for label in (self.facts_label, self.hashes_label, self.state_label):
+            for label in (
+                self.facts_label,
+                self.hashes_label,
+                self.state_label,
+                self.sidecars_label,
+                self.description_label,
+            ):
                 label.clear()
+                label.setToolTip("")
             self.state_label.hide()
+            self._show_description("")
             self.links_box.hide()
             self.suggestions_box.hide()
             self.metadata.show_metadata(None)
@@ -210,11 +292,40 @@ class InspectionPane(QWidget):
         states = state_lines(adapter)
         self.state_label.setText("\n".join(states))
         self.state_label.setVisible(bool(states))
+        sidecars, files = sidecar_text(adapter)
+        self.sidecars_label.setText(sidecars)
+        self.sidecars_label.setToolTip(plain_tooltip(files))
+        self._show_description(description_text(adapter.description))
         self._show_links(adapter)
         self._show_suggestions(adapter, trigger_words or [], tags or [])
         self.metadata.show_metadata(
             adapter.training_metadata, empty=metadata_toggle_reason(adapter)
         )
+
+    def _show_description(self, text: str) -> None:
+        # Civitai descriptions run to pages: the label shows a few lines of the flowing
+        # text (elided again when the pane is resized); the tooltip has the paragraphs.
+        self._description = " ".join(text.split())
+        self.description_label.setToolTip(plain_tooltip(text))
+        self.description_label.setVisible(bool(text))
+        self._elide_description()
+
+    def _elide_description(self) -> None:
+        if not self._description:
+            self.description_label.clear()
+            return
+        width = self.description_label.contentsRect().width() or self.width()
+        shown = f"Description: {self._description}"
+        font = self.description_label.font()
+        # A couple of pixels spare: the label may wrap a word sooner than the layout.
+        self.description_label.setText(
+            elide_lines(shown, font, max(width - 4, 100), DESCRIPTION_LINES)
+        )
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """QWidget.resizeEvent: the description's lines depend on the width."""
+        super().resizeEvent(event)
+        self._elide_description()
 
     # -- duplicates -------------------------------------------------------------
 
