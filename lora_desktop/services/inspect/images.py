@@ -15,29 +15,44 @@ from lora_desktop.services.inspect.safetensors_header import open_regular
 
 PREVIEW_FILE_MAX = 50 * 1024 * 1024
 PREVIEW_PIXELS_MAX = 8192 * 8192
-_SNIFF = 256 * 1024
+_JPEG_SEGMENTS_MAX = 4096
+"""Segments (or fill bytes) read past in a JPEG before its frame header, at most."""
 
 
 class ImageProblem(Exception):
     """The file is not a usable preview image."""
 
 
-def _jpeg_size(head: bytes) -> tuple[int, int] | None:
+def _jpeg_size(fd: int) -> tuple[int, int] | None:
+    """The size in a JPEG's frame header, reached by hopping from segment to segment.
+
+    Metadata segments (EXIF, XMP, an ICC profile split over many) can put the frame
+    header hundreds of KiB in: each hop reads a segment's 9 header bytes, never its
+    contents, at most ``_JPEG_SEGMENTS_MAX`` of them.
+    """
     index = 2
-    while index + 9 < len(head):
-        if head[index] != 0xFF:
+    for _ in range(_JPEG_SEGMENTS_MAX):
+        os.lseek(fd, index, os.SEEK_SET)
+        head = os.read(fd, 9)
+        if len(head) < 4 or head[0] != 0xFF:
             return None
-        marker = head[index + 1]
+        marker = head[1]
         if marker == 0xFF:  # fill byte
             index += 1
             continue
         if marker in (0xD8, 0x01) or 0xD0 <= marker <= 0xD7:
             index += 2
             continue
-        (length,) = struct.unpack(">H", head[index + 2 : index + 4])
+        if marker in (0xD9, 0xDA):  # the image ended, or its data began, with no frame header
+            return None
+        (length,) = struct.unpack(">H", head[2:4])
         if 0xC0 <= marker <= 0xCF and marker not in (0xC4, 0xC8, 0xCC):
-            height, width = struct.unpack(">HH", head[index + 5 : index + 9])
+            if len(head) < 9:
+                return None
+            height, width = struct.unpack(">HH", head[5:9])
             return width, height
+        if length < 2:
+            return None
         index += 2 + length
     return None
 
@@ -71,18 +86,16 @@ def image_size(path: str) -> tuple[str, int, int]:
         if st.st_size > PREVIEW_FILE_MAX:
             raise ImageProblem(f"the image file is too large ({st.st_size / 2**20:.0f} MiB)")
         head = os.read(fd, 64)
-        if head.startswith(b"\xff\xd8"):  # the size is in a frame header, maybe after EXIF
-            head += os.read(fd, _SNIFF)
+        size: tuple[int, int] | None = None
+        kind = ""
+        if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
+            kind, size = "png", struct.unpack(">II", head[16:24])
+        elif head.startswith(b"\xff\xd8"):
+            kind, size = "jpeg", _jpeg_size(fd)
+        elif head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+            kind, size = "webp", _webp_size(head)
     finally:
         os.close(fd)
-    size: tuple[int, int] | None = None
-    kind = ""
-    if head.startswith(b"\x89PNG\r\n\x1a\n") and head[12:16] == b"IHDR":
-        kind, size = "png", struct.unpack(">II", head[16:24])
-    elif head.startswith(b"\xff\xd8"):
-        kind, size = "jpeg", _jpeg_size(head)
-    elif head.startswith(b"RIFF") and head[8:12] == b"WEBP":
-        kind, size = "webp", _webp_size(head)
     if size is None:
         raise ImageProblem("not a PNG, JPEG or WebP image")
     width, height = size
