@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import base64
+import os
+import pickle
+import shutil
 import struct
 from pathlib import Path
 
@@ -11,6 +14,10 @@ from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
 from lora_desktop.app import create_main_window
+from lora_desktop.services import adapters
+from lora_desktop.services.inspect.hash_service import hash_pending
+from lora_desktop.services.library import Library
+from lora_desktop.services.registration import register_many
 from lora_desktop.ui.main_window import MainWindow
 from tests.inspect_files import header_bytes, kohya_metadata, write_safetensors
 
@@ -63,3 +70,51 @@ def build_window(qtbot: QtBot, db_path: Path, *, show: bool = True) -> MainWindo
 def pixel(image: QImage) -> str:
     """The colour at the middle of ``image``, as ``#rrggbb``."""
     return image.pixelColor(image.width() // 2, image.height() // 2).name()
+
+
+def select(window: MainWindow, library: Library, name: str) -> str:
+    """Select the adapter called ``name`` in ``window``; its id."""
+    adapter_id = adapters.get(library, name).id
+    assert window.select_adapter(adapter_id)
+    assert window.editor.adapter_id == adapter_id
+    return adapter_id
+
+
+def register_copies(library: Library, folder: Path) -> None:
+    """Register and hash ``alpha``, ``alpha_copy`` (the same file) and ``retitled`` (the
+    same weights, other metadata)."""
+    data = bytes(range(256)) * 4
+    tensors = {"w": ("F16", [512])}
+    first = write_safetensors(folder / "alpha.safetensors", kohya_metadata(), tensors, data=data)
+    shutil.copyfile(first, folder / "alpha_copy.safetensors")
+    write_safetensors(
+        folder / "retitled.safetensors",
+        kohya_metadata(ss_output_name="other"),
+        tensors,
+        data=data,
+    )
+    register_many(library, [folder])
+    hash_pending(library)
+
+
+def register_dangerous(library: Library, folder: Path) -> str:
+    """Register ``evil.pt``, a pickle whose loading would run ``os.system``; its id."""
+
+    class Payload:
+        def __reduce__(self) -> tuple[object, ...]:
+            return (os.system, ("true",))
+
+    (folder / "evil.pt").write_bytes(pickle.dumps(Payload()))
+    register_many(library, [folder])
+    return adapters.get(library, "evil").id
+
+
+def editor_activating_dangerous(
+    library: Library, folder: Path, db_path: Path, qtbot: QtBot
+) -> tuple[MainWindow, str]:
+    """A window whose editor shows ``evil.pt`` with Active ticked, not saved yet."""
+    evil = register_dangerous(library, folder)
+    window = build_window(qtbot, db_path)
+    window.select_adapter(evil)
+    window.editor.active_check.setChecked(True)
+    return window, evil

@@ -3,7 +3,6 @@ metadata, and when an image drop can't be a preview."""
 
 from __future__ import annotations
 
-import os
 import pickle
 import struct
 from pathlib import Path
@@ -18,19 +17,15 @@ from lora_desktop.services.library import Library
 from lora_desktop.services.registration import register_many
 from lora_desktop.ui.main_window import MainWindow
 from tests.gui.conftest import drop_urls
-from tests.gui.inspection_helpers import build_window, kohya_metadata, write_png, write_safetensors
+from tests.gui.inspection_helpers import (
+    build_window,
+    editor_activating_dangerous,
+    kohya_metadata,
+    write_png,
+    write_safetensors,
+)
 
 pytestmark = pytest.mark.gui
-
-
-def _dangerous(library: Library, folder: Path) -> str:
-    class Payload:
-        def __reduce__(self) -> tuple[object, ...]:
-            return (os.system, ("true",))
-
-    (folder / "evil.pt").write_bytes(pickle.dumps(Payload()))
-    register_many(library, [folder])
-    return adapters.get(library, "evil").id
 
 
 def _ask_box(window: MainWindow, qtbot: QtBot) -> QMessageBox:
@@ -44,11 +39,8 @@ def _ask_box(window: MainWindow, qtbot: QtBot) -> QMessageBox:
 def test_cancelling_a_dangerous_activation_unticks_active_in_the_editor(
     library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
 ) -> None:
-    evil = _dangerous(library, lora_dir)
-    window = build_window(qtbot, db_path)
-    window.select_adapter(evil)
+    window, evil = editor_activating_dangerous(library, lora_dir, db_path, qtbot)
     editor = window.editor
-    editor.active_check.setChecked(True)
     box = _ask_box(window, qtbot)
     button = box.findChild(QPushButton, "dangerousCancelButton")
     assert button is not None
@@ -63,11 +55,8 @@ def test_cancelling_a_dangerous_activation_unticks_active_in_the_editor(
 def test_escape_on_the_box_keeps_the_other_edits_unsaved_and_says_so(
     library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
 ) -> None:
-    evil = _dangerous(library, lora_dir)
-    window = build_window(qtbot, db_path)
-    window.select_adapter(evil)
+    window, evil = editor_activating_dangerous(library, lora_dir, db_path, qtbot)
     editor = window.editor
-    editor.active_check.setChecked(True)
     editor.notes_edit.setPlainText("from a friend")
     box = _ask_box(window, qtbot)
     qtbot.keyClick(box, Qt.Key.Key_Escape)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import pickle
 import time
 from pathlib import Path
 
@@ -21,7 +19,9 @@ from lora_desktop.ui.adapter_rows import COL_NAME
 from lora_desktop.ui.main_window import MainWindow
 from tests.gui.inspection_helpers import (
     build_window,
+    editor_activating_dangerous,
     kohya_metadata,
+    register_dangerous,
     write_big_sparse,
     write_safetensors,
 )
@@ -139,17 +139,6 @@ def test_find_duplicates_lists_groups_and_double_click_selects(
     qtbot.waitUntil(lambda: window.list_view.current_id() == two)
 
 
-def _dangerous(library: Library, folder: Path) -> str:
-    class Payload:
-        def __reduce__(self) -> tuple[object, ...]:
-            return (os.system, ("true",))
-
-    path = folder / "evil.pt"
-    path.write_bytes(pickle.dumps(Payload()))
-    register_many(library, [folder])
-    return adapters.get(library, "evil").id
-
-
 def _box_button(window: MainWindow, qtbot: QtBot, name: str) -> QPushButton:
     qtbot.waitUntil(
         lambda: (
@@ -168,7 +157,7 @@ def _box_button(window: MainWindow, qtbot: QtBot, name: str) -> QPushButton:
 def test_space_on_a_dangerous_adapter_asks_and_refusing_keeps_it_off(
     library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
 ) -> None:
-    evil = _dangerous(library, lora_dir)
+    evil = register_dangerous(library, lora_dir)
     window = build_window(qtbot, db_path)
     window.select_adapter(evil)
     assert "dangerous" in window.model.index_of(evil, 3).data()
@@ -189,11 +178,8 @@ def test_space_on_a_dangerous_adapter_asks_and_refusing_keeps_it_off(
 def test_the_editor_asks_before_saving_a_dangerous_activation(
     library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
 ) -> None:
-    evil = _dangerous(library, lora_dir)
-    window = build_window(qtbot, db_path)
-    window.select_adapter(evil)
+    window, evil = editor_activating_dangerous(library, lora_dir, db_path, qtbot)
     editor = window.editor
-    editor.active_check.setChecked(True)
     editor.save_button.click()
 
     def box_shown() -> bool:

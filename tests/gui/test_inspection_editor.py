@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
@@ -15,25 +14,19 @@ from lora_desktop.services import adapters
 from lora_desktop.services.inspect.hash_service import hash_pending
 from lora_desktop.services.library import Library
 from lora_desktop.services.registration import register_many
-from lora_desktop.ui.main_window import MainWindow
 from lora_desktop.ui.preview_pane import app_preview_folder
 from tests.gui.conftest import drop_urls
 from tests.gui.inspection_helpers import (
     build_window,
     kohya_metadata,
     pixel,
+    register_copies,
+    select,
     write_png,
     write_safetensors,
 )
 
 pytestmark = pytest.mark.gui
-
-
-def _select(window: MainWindow, library: Library, name: str) -> str:
-    adapter_id = adapters.get(library, name).id
-    assert window.select_adapter(adapter_id)
-    assert window.editor.adapter_id == adapter_id
-    return adapter_id
 
 
 def test_training_metadata_is_a_collapsible_plain_text_table(
@@ -44,7 +37,7 @@ def test_training_metadata_is_a_collapsible_plain_text_table(
     write_safetensors(lora_dir / "bold.safetensors", meta)
     register_many(library, [lora_dir])
     window = build_window(qtbot, db_path)
-    _select(window, library, "bold")
+    select(window, library, "bold")
     section = window.editor.inspection.metadata
     table = window.editor.inspection.metadata_table
     assert table.objectName() == "metadataTable"
@@ -77,7 +70,7 @@ def test_accepting_suggestions_fills_the_fields_and_save_keeps_them(
     register_many(library, [lora_dir])
     hash_pending(library)  # the suggestions come with the hash pass
     window = build_window(qtbot, db_path)
-    adapter_id = _select(window, library, "red")
+    adapter_id = select(window, library, "red")
     pane = window.editor.inspection
     triggers = [c.property("word") for c in pane.chips("trigger")]
     assert triggers[:2] == ["ohwx woman", "ohwx"]
@@ -101,20 +94,9 @@ def test_accepting_suggestions_fills_the_fields_and_save_keeps_them(
 def test_hashes_duplicates_and_same_weights_are_shown_and_linked(
     library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
 ) -> None:
-    data = bytes(range(256)) * 4
-    tensors = {"w": ("F16", [512])}
-    first = write_safetensors(lora_dir / "alpha.safetensors", kohya_metadata(), tensors, data=data)
-    shutil.copyfile(first, lora_dir / "alpha_copy.safetensors")
-    write_safetensors(
-        lora_dir / "retitled.safetensors",
-        kohya_metadata(ss_output_name="other"),
-        tensors,
-        data=data,
-    )
-    register_many(library, [lora_dir])
-    hash_pending(library)
+    register_copies(library, lora_dir)
     window = build_window(qtbot, db_path)
-    _select(window, library, "alpha")
+    select(window, library, "alpha")
     stored = adapters.get(library, "alpha")
     assert stored.sha256
     assert stored.autov3
@@ -151,7 +133,7 @@ def test_dropping_an_image_asks_where_to_keep_it_then_sets_the_preview(
     write_safetensors(lora_dir / "pic.safetensors", kohya_metadata())
     register_many(library, [lora_dir])
     window = build_window(qtbot, db_path)
-    adapter_id = _select(window, library, "pic")
+    adapter_id = select(window, library, "pic")
     preview = window.editor.inspection.preview
     assert not preview.has_picture
 
@@ -191,7 +173,7 @@ def test_a_lora_dropped_on_the_preview_is_still_imported(
     write_safetensors(lora_dir / "one.safetensors", kohya_metadata())
     register_many(library, [lora_dir])
     window = build_window(qtbot, db_path)
-    _select(window, library, "one")
+    select(window, library, "one")
     new = write_safetensors(tmp_path / "more" / "two.safetensors", kohya_metadata())
     drop_urls(window.editor.inspection.preview, [QUrl.fromLocalFile(str(new))])
     qtbot.waitUntil(lambda: window.model.rowCount() == 2, timeout=10_000)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import struct
 from pathlib import Path
 
@@ -13,7 +12,6 @@ from pytestqt.qtbot import QtBot
 
 from lora_desktop.models.schemas import HashReport, RegisterEntry, RegisterReport
 from lora_desktop.services import adapters
-from lora_desktop.services.inspect.hash_service import hash_pending
 from lora_desktop.services.library import Library
 from lora_desktop.services.registration import register_many
 from lora_desktop.ui.import_report import summary_text
@@ -22,15 +20,13 @@ from tests.gui.conftest import drop_urls
 from tests.gui.inspection_helpers import (
     build_window,
     kohya_metadata,
+    register_copies,
+    select,
     write_png,
     write_safetensors,
 )
 
 pytestmark = pytest.mark.gui
-
-
-def _select(window: MainWindow, library: Library, name: str) -> None:
-    assert window.select_adapter(adapters.get(library, name).id)
 
 
 def _visible_links(window: MainWindow, object_name: str) -> list[str]:
@@ -45,26 +41,15 @@ def _visible_links(window: MainWindow, object_name: str) -> list[str]:
 def test_an_exact_copy_is_not_called_a_copy_with_different_metadata(
     library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
 ) -> None:
-    data = bytes(range(256)) * 4
-    tensors = {"w": ("F16", [512])}
-    first = write_safetensors(lora_dir / "alpha.safetensors", kohya_metadata(), tensors, data=data)
-    shutil.copyfile(first, lora_dir / "alpha_copy.safetensors")
-    write_safetensors(
-        lora_dir / "retitled.safetensors",
-        kohya_metadata(ss_output_name="other"),
-        tensors,
-        data=data,
-    )
-    register_many(library, [lora_dir])
-    hash_pending(library)
+    register_copies(library, lora_dir)
     window = build_window(qtbot, db_path)
 
-    _select(window, library, "alpha")
+    select(window, library, "alpha")
     assert _visible_links(window, "duplicateLink") == ["alpha_copy"]
     # alpha_copy has the very same metadata: only "retitled" differs in metadata.
     assert _visible_links(window, "sameWeightsLink") == ["retitled"]
 
-    _select(window, library, "retitled")  # new links show once the event loop runs
+    select(window, library, "retitled")  # new links show once the event loop runs
     qtbot.waitUntil(lambda: _visible_links(window, "sameWeightsLink") == ["alpha", "alpha_copy"])
     assert _visible_links(window, "duplicateLink") == []
 
@@ -79,11 +64,11 @@ def test_the_editor_says_what_is_wrong_with_the_file(
     window = build_window(qtbot, db_path)
     state = window.editor.inspection.state_label
 
-    _select(window, library, "notobj")
+    select(window, library, "notobj")
     assert state.isVisibleTo(window.editor)
     assert "header is not a JSON object" in state.text()
 
-    _select(window, library, "fake")  # its preview sidecar was refused: say why
+    select(window, library, "fake")  # its preview sidecar was refused: say why
     assert state.isVisibleTo(window.editor)
     assert "fake.preview.png" in state.text()
     assert not window.editor.inspection.preview.has_picture
@@ -107,7 +92,7 @@ def test_a_refused_dropped_image_says_why(
     write_safetensors(lora_dir / "pic.safetensors", kohya_metadata())
     register_many(library, [lora_dir])
     window = build_window(qtbot, db_path)
-    _select(window, library, "pic")
+    select(window, library, "pic")
     adapter = adapters.get(library, "pic")
     preview = window.editor.inspection.preview
     messages: list[str] = []
@@ -129,7 +114,7 @@ def test_an_image_dropped_anywhere_on_the_editor_sets_the_preview(
     write_safetensors(lora_dir / "pic.safetensors", kohya_metadata())
     register_many(library, [lora_dir])
     window = build_window(qtbot, db_path)
-    _select(window, library, "pic")
+    select(window, library, "pic")
     preview = window.editor.inspection.preview
     image = write_png(tmp_path / "elsewhere" / "shot.png", "#208020", (120, 80))
     name_field = window.editor.name_edit
