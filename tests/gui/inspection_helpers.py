@@ -118,3 +118,12 @@ def editor_activating_dangerous(
     window.select_adapter(evil)
     window.editor.active_check.setChecked(True)
     return window, evil
+
+
+def window_with_lora(
+    library: Library, folder: Path, db_path: Path, qtbot: QtBot, name: str
+) -> MainWindow:
+    """A window on ``library`` after registering ``<name>.safetensors`` (kohya metadata)."""
+    write_safetensors(folder / f"{name}.safetensors", kohya_metadata())
+    register_many(library, [folder])
+    return build_window(qtbot, db_path)

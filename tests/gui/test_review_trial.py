@@ -22,6 +22,7 @@ from tests.gui.inspection_helpers import (
     kohya_metadata,
     register_copies,
     select,
+    window_with_lora,
     write_png,
     write_safetensors,
 )
@@ -77,9 +78,7 @@ def test_the_editor_says_what_is_wrong_with_the_file(
 def test_cancelling_hashing_says_it_stopped(
     library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
 ) -> None:
-    write_safetensors(lora_dir / "one.safetensors", kohya_metadata())
-    register_many(library, [lora_dir])
-    window = build_window(qtbot, db_path)
+    window = window_with_lora(library, lora_dir, db_path, qtbot, "one")
     report = HashReport(hashed=3, incomplete=0, requeued=0, failed=[], bytes=10, stopped=True)
     window.inspection.hashing.finished.emit(report)  # what a cancelled run reports
     assert "Hashing stopped" in window.statusBar().currentMessage()
@@ -89,9 +88,7 @@ def test_cancelling_hashing_says_it_stopped(
 def test_a_refused_dropped_image_says_why(
     library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    write_safetensors(lora_dir / "pic.safetensors", kohya_metadata())
-    register_many(library, [lora_dir])
-    window = build_window(qtbot, db_path)
+    window = window_with_lora(library, lora_dir, db_path, qtbot, "pic")
     select(window, library, "pic")
     adapter = adapters.get(library, "pic")
     preview = window.editor.inspection.preview
@@ -111,9 +108,7 @@ def test_a_refused_dropped_image_says_why(
 def test_an_image_dropped_anywhere_on_the_editor_sets_the_preview(
     library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot, tmp_path: Path
 ) -> None:
-    write_safetensors(lora_dir / "pic.safetensors", kohya_metadata())
-    register_many(library, [lora_dir])
-    window = build_window(qtbot, db_path)
+    window = window_with_lora(library, lora_dir, db_path, qtbot, "pic")
     select(window, library, "pic")
     preview = window.editor.inspection.preview
     image = write_png(tmp_path / "elsewhere" / "shot.png", "#208020", (120, 80))

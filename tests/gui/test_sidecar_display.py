@@ -16,6 +16,7 @@ from lora_desktop.ui.main_window import MainWindow
 from tests.gui.inspection_helpers import (
     build_window,
     kohya_metadata,
+    window_with_lora,
     write_png,
     write_safetensors,
 )
@@ -101,9 +102,7 @@ def test_a_description_is_plain_text_without_its_tags(
 def test_no_sidecars_says_none_and_no_description(
     library: Library, lora_dir: Path, db_path: Path, qtbot: QtBot
 ) -> None:
-    write_safetensors(lora_dir / "bare.safetensors", kohya_metadata())
-    register_many(library, [lora_dir])
-    window = build_window(qtbot, db_path)
+    window = window_with_lora(library, lora_dir, db_path, qtbot, "bare")
     label = _editor_label(window, library, qtbot, "bare", "sidecarsLabel")
     qtbot.waitUntil(lambda: label.isVisible() and label.text() == "Sidecars: none")
     description = window.editor.findChild(QLabel, "descriptionLabel")
